@@ -1,0 +1,59 @@
+// WebSocket close codes of protocol.md section 5, and what a client should do on each.
+
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  PolicyViolation: 1008,
+  MessageTooBig: 1009,
+  InternalError: 1011,
+  TokenExpired: 4001,
+  SlowConsumer: 4008,
+} as const;
+
+export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
+
+export type CloseAdvice =
+  /** Reconnect (to any instance) and resume with `since`. */
+  | 'reconnect'
+  /** Reconnect with a freshly minted token, then resume. */
+  | 'reconnect-new-token'
+  /** Do not reconnect: the server refuses what this client does. */
+  | 'stop';
+
+/** What protocol.md tells a client to do after a close with `code`. */
+export function adviseOnClose(code: number): CloseAdvice {
+  switch (code) {
+    case CloseCode.TokenExpired:
+      return 'reconnect-new-token';
+    case CloseCode.PolicyViolation:
+    case CloseCode.MessageTooBig:
+      return 'stop';
+    default:
+      return 'reconnect';
+  }
+}
+
+export function describeCloseCode(code: number): string {
+  switch (code) {
+    case CloseCode.Normal:
+      return 'normal closure';
+    case CloseCode.GoingAway:
+      return 'server going away';
+    case CloseCode.PolicyViolation:
+      return 'policy violation';
+    case CloseCode.MessageTooBig:
+      return 'message too big';
+    case CloseCode.InternalError:
+      return 'internal server error';
+    case CloseCode.TokenExpired:
+      return 'token expired';
+    case CloseCode.SlowConsumer:
+      return 'slow consumer';
+    case 1005:
+      return 'no status';
+    case 1006:
+      return 'abnormal closure (connection lost)';
+    default:
+      return `code ${code}`;
+  }
+}

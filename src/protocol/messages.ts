@@ -1,0 +1,95 @@
+// The message unions of protocol.md sections 3 to 5. Server, client and load tester share these.
+import type { BugReport, Comment } from './rest.ts';
+
+export type EventAction = 'created' | 'updated' | 'deleted';
+
+export interface RateLimitInfo {
+  max: number;
+  window_ms: number;
+}
+
+export interface ConnectionEstablished {
+  type: 'connection_established';
+  /** Only `type` is required of a backend (the guide's server sends nothing else). */
+  payload?: {
+    user_id?: string;
+    connection_id?: string;
+    server_time?: string;
+    rate_limit?: RateLimitInfo;
+    /** The `seq` of the newest event at connect time. */
+    cursor?: string;
+  };
+}
+
+export interface BugReportEvent {
+  type: 'bug_report';
+  action: EventAction;
+  payload: BugReport;
+  seq?: string;
+}
+
+export interface CommentEvent {
+  type: 'comment';
+  action: EventAction;
+  payload: Comment;
+  seq?: string;
+}
+
+export interface NotificationPayload {
+  message: string;
+  bug_report_id: number;
+}
+
+export interface NotificationEvent {
+  type: 'notification';
+  payload: NotificationPayload;
+  seq?: string;
+}
+
+export interface ErrorMessage {
+  type: 'error';
+  payload: { message: string; oldest?: string };
+}
+
+export interface PongMessage {
+  type: 'pong';
+}
+
+/** Events that carry a `seq` and live in the server's event log. */
+export type LoggedEvent = BugReportEvent | CommentEvent | NotificationEvent;
+export type LoggedEventType = LoggedEvent['type'];
+
+export type ServerMessage = ConnectionEstablished | LoggedEvent | ErrorMessage | PongMessage;
+export type ServerMessageType = ServerMessage['type'];
+
+export interface PingMessage {
+  type: 'ping';
+}
+
+export type ClientMessage = PingMessage;
+export type ClientMessageType = ClientMessage['type'];
+
+export const LOGGED_EVENT_TYPES: readonly LoggedEventType[] = ['bug_report', 'comment', 'notification'];
+export const SERVER_MESSAGE_TYPES: readonly ServerMessageType[] = [
+  'connection_established',
+  'bug_report',
+  'comment',
+  'notification',
+  'error',
+  'pong',
+];
+export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = ['ping'];
+
+/** The exact error texts of protocol.md; clients match on these. */
+export const ErrorText = {
+  InvalidMessageFormat: 'Invalid message format',
+  RateLimitExceeded: 'Rate limit exceeded',
+  ResumeWindowExceeded: 'Resume window exceeded',
+  NotAuthenticated: 'Not authenticated',
+  InvalidToken: 'Invalid authentication token',
+  unknownType: (type: string) => `Unknown message type: ${type}`,
+} as const;
+
+export function isLoggedEvent(msg: ServerMessage): msg is LoggedEvent {
+  return msg.type === 'bug_report' || msg.type === 'comment' || msg.type === 'notification';
+}

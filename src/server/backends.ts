@@ -1,0 +1,76 @@
+// The seams between the server and what backs it: the event log with its fan-out, the REST store and
+// the rate limiter. The in-memory implementations are the embedded default; the Redis ones
+// (`bugzapp serve --redis`) implement the same interfaces, so nothing else changes between the two.
+import type { LoggedEvent, LoggedEventType } from '../protocol/index.ts';
+import type { BugReport, BugReportCreate, BugReportPatch, Comment } from '../protocol/index.ts';
+
+/** An event as the log holds it: its opaque `seq`, who it is for, and its frame encoded exactly once. */
+export interface PublishedEvent {
+  /** Opaque, ordered per deployment: compare with `EventEngine.compareSeq`, never as strings. */
+  seq: string;
+  type: LoggedEventType;
+  /** `null`: a broadcast to every connection. A string: every connection of that one user. */
+  target: string | null;
+  /** The encoded message, `seq` included; the same bytes go to every recipient. */
+  frame: Buffer;
+}
+
+/** A log event before the log gives it a `seq`. */
+export type UnsequencedEvent = LoggedEvent extends infer E ? (E extends LoggedEvent ? Omit<E, 'seq'> : never) : never;
+
+export type ReadSinceResult =
+  /** Every event after `since` addressed to the user, in log order (may be empty). */
+  | { kind: 'ok'; events: PublishedEvent[] }
+  /** `since` is older than the log holds, or from another epoch (a flushed or replaced log). */
+  | { kind: 'window_exceeded'; oldest: string };
+
+export interface EventEngine {
+  /**
+   * Append an event to the log. Resolves once the event is durable in the log (a POST is answered only
+   * then); rejects with ERR_BACKEND_UNAVAILABLE when the log cannot be written, with nothing half done.
+   * Live delivery happens through the `onEvent` listeners, on every instance, in log order.
+   */
+  publish(event: UnsequencedEvent, target: string | null): Promise<PublishedEvent>;
+  /** Register the fan-out listener. Called synchronously for each event in log order. */
+  onEvent(listener: (event: PublishedEvent) => void): void;
+  /** Events after `since` for `userId` (broadcasts and that user's notifications), in log order. */
+  readSince(since: string, userId: string): Promise<ReadSinceResult>;
+  /** The `seq` of the newest event; for an empty log, a `seq` that sorts before every event. */
+  cursor(): Promise<string>;
+  /** Negative, zero or positive, as `a` comes before, equals or comes after `b`. */
+  compareSeq(a: string, b: string): number;
+  /** Whether a `since` value has this engine's syntax at all (a malformed one is answered as too old). */
+  isValidSeq(seq: string): boolean;
+  /** True when every backing service is reachable (`/readyz`). */
+  isReady(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface Store {
+  createBugReport(input: BugReportCreate, reporterId: string): Promise<BugReport>;
+  listBugReports(): Promise<BugReport[]>;
+  getBugReport(id: number): Promise<BugReport | undefined>;
+  /** Returns the previous and the new state, or undefined for an unknown id. */
+  updateBugReport(id: number, patch: BugReportPatch): Promise<{ before: BugReport; after: BugReport } | undefined>;
+  /** Returns the last state, or undefined for an unknown id. */
+  deleteBugReport(id: number): Promise<BugReport | undefined>;
+  /** Undefined when the bug report does not exist. */
+  createComment(bugReportId: number, body: string, authorId: string): Promise<Comment | undefined>;
+  close(): Promise<void>;
+}
+
+export interface RateLimiter {
+  /** Count one message of `userId` at `nowMs`; true when it is within the limit (sliding window). */
+  hit(userId: string, nowMs: number): boolean | Promise<boolean>;
+  readonly max: number;
+  readonly windowMs: number;
+  close(): Promise<void>;
+}
+
+export interface Backends {
+  engine: EventEngine;
+  store: Store;
+  rateLimiter: RateLimiter;
+  /** A name for logs and metrics: 'memory' or 'redis'. */
+  kind: string;
+}
