@@ -8,5 +8,6 @@ export default defineConfig({
     // Integration tests open real sockets and spawn processes; on 2 cores, two files at a time.
     maxWorkers: 2,
     pool: 'forks',
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
