@@ -1,0 +1,267 @@
+// The stable contract of the load tester: resolved options, the result object and the progress events.
+// The CLI, gates, reports and the dashboard read these; keep them additive.
+
+/** Operations the fire phase mixes. Keys match the `--mix` flag (`bug_report:70,comment:20,update:10`). */
+export type MixOperation = 'bug_report' | 'comment' | 'update' | 'delete';
+export const MIX_OPERATIONS: readonly MixOperation[] = ['bug_report', 'comment', 'update', 'delete'];
+
+/** Relative weights per operation; operations absent or 0 are never fired. */
+export type LoadMix = Partial<Record<MixOperation, number>>;
+
+export interface LoadTestOptions {
+  /**
+   * Targets (http:// or ws:// base URLs, loopback only). Clients and POSTs are spread over them round
+   * robin. Empty: runLoadTest starts the reference server as a child process. @default []
+   */
+  urls: string[];
+  /** HS256 secret to mint tokens with. @default DEV_SECRET (or the started server's) */
+  secret: string;
+  /** Simulated users (ids "1".."users" offset by userIdBase). @default 100 */
+  users: number;
+  /** Connections per user. @default 1 */
+  connsPerUser: number;
+  /** New connections per second during the connect phase. @default 500 */
+  connectRate: number;
+  /** Number of REST operations to fire; exclusive with durationMs. @default 200 (when durationMs unset) */
+  events?: number;
+  /** Fire for this long instead of a fixed count (events = rate * duration). */
+  durationMs?: number;
+  /** Open arrival rate of REST operations, per second. @default 50 */
+  rate: number;
+  /** Operation weights. @default { bug_report: 70, comment: 20, update: 10 } */
+  mix: LoadMix;
+  /** Fraction of created bug reports that get an assignee (a notification), 0..1. @default 0.5 */
+  assignRatio: number;
+  /** How long to wait after the last fire for what is still expected. @default 10_000 */
+  drainTimeoutMs: number;
+  /** Worker threads holding the connections; 0 = all in the main thread. @default 0 */
+  workers: number;
+  /** The limit to check; undefined = what the server advertises, else measured. */
+  rateLimit?: { max: number; windowMs: number };
+  /** Skip the rate-limit probe. @default false */
+  skipRateLimit: boolean;
+  /** Loopback source addresses rotated over connections. @default ['127.0.0.1'] .. ['127.0.0.1'..'127.0.0.8'] */
+  localAddresses: string[];
+  /** First user id (users are userIdBase+1 .. userIdBase+users). @default 0 */
+  userIdBase: number;
+  /** Generator event-loop lag p99 (ms) above which the run is marked saturated (invalid). @default 100 */
+  saturationLagMs: number;
+  /** How often progress events are emitted, ms. @default 250 */
+  progressIntervalMs: number;
+  /** Timeout for the connect phase. @default 30_000 */
+  connectTimeoutMs: number;
+  /** Start the reference server as a child process when urls is empty. @default true */
+  startServer: boolean;
+}
+
+/** What callers pass: everything optional; resolveLoadTestOptions fills the defaults and checks ranges. */
+export type LoadTestInput = Partial<LoadTestOptions>;
+
+export type LoggedType = 'bug_report' | 'comment' | 'notification';
+
+/** Delivery figures for one event type. A loss and a duplicate never cancel: counted per (event, connection). */
+export interface DeliveryCounts {
+  /** Events of this type fired (that the server accepted). */
+  events: number;
+  /** (event, connection) pairs that must receive it. */
+  expected: number;
+  /** Pairs received at least once (before the drain ended). */
+  delivered: number;
+  /** Pairs never received (expected - delivered - late). */
+  missing: number;
+  /** Extra copies beyond the first, summed over pairs. */
+  duplicated: number;
+  /** Receipts at a connection that must not get them (a notification for another user): security failure. */
+  misrouted: number;
+  /** Receipts whose seq is lower than one already seen on the same connection. */
+  outOfOrder: number;
+  /** Pairs that arrived only after the drain ended (counted apart from delivered). */
+  late: number;
+  /** Receipts that match no fired event (another client's traffic, or garbage). */
+  unmatched: number;
+}
+
+export type OffenceKind = 'missing' | 'duplicated' | 'misrouted' | 'outOfOrder' | 'late';
+
+/** One offending event, for the report: which event, what went wrong and at which connections. */
+export interface Offender {
+  kind: OffenceKind;
+  type: LoggedType;
+  /** The event's key: `bug_report:created:17`, `comment:created:4`, `notification:17`. */
+  event: string;
+  /** The nonce we put in the request, when there was one. */
+  nonce?: string;
+  /** How many connections show this offence for this event. */
+  count: number;
+  /** A few connection labels (`u12#1`) where it happened. */
+  connections: string[];
+}
+
+export interface DeliveryResult {
+  byType: Record<LoggedType, DeliveryCounts>;
+  total: DeliveryCounts;
+  /** delivered / expected over all types, 0..1 (1 when nothing was expected). */
+  ratio: number;
+  /** The first offending events, at most 20, missing first. */
+  firstOffenders: Offender[];
+}
+
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  min: number;
+}
+
+export interface LatencyResult {
+  /** All figures in milliseconds. POST sent (intended send time) -> WebSocket received. */
+  broadcast: LatencySummary;
+  notification: LatencySummary;
+  /** Per broadcast event: last receipt - first receipt. */
+  broadcastSpread: LatencySummary;
+  /** Upgrade request -> connection_established. */
+  connect: LatencySummary;
+  /** REST request -> response. */
+  rest: LatencySummary;
+  /** Intended send time -> actual send (a generator falling behind shows here). */
+  sendLag: LatencySummary;
+  /** Histogram buckets of broadcast+notification latency for drawing: upper bound (ms) and count. */
+  buckets: { le: number; count: number }[];
+}
+
+export interface ThroughputResult {
+  eventsFired: number;
+  /** REST operations answered 2xx. */
+  eventsAccepted: number;
+  /** REST operations that failed (non-2xx or network). */
+  restErrors: number;
+  /** Operations skipped because the server lacks them (e.g. PATCH on the guide server). */
+  skipped: number;
+  /** Achieved fire rate, per second. */
+  fireRate: number;
+  /** Deliveries verified per second, over the fire+drain window. */
+  deliveriesPerSec: number;
+  /** Total frames received by simulated clients. */
+  framesReceived: number;
+}
+
+export type CheckStatus = 'pass' | 'fail' | 'unsupported' | 'skipped';
+
+export interface RateLimitCheck {
+  status: CheckStatus;
+  /** What the server said in connection_established.payload.rate_limit. */
+  advertised?: { max: number; windowMs: number };
+  /** The limit checked: options.rateLimit, else advertised. */
+  checked?: { max: number; windowMs: number };
+  /** The limit observed: pongs passed in the first window of a burst. */
+  measured?: { max: number; windowMs: number };
+  /** One line per sub-check: `passed 10 of 25 (expected 10)`, `per-user across 2 connections`, ... */
+  details: { name: string; pass: boolean; detail: string }[];
+}
+
+export interface ConnectionsResult {
+  /** Target count: users * connsPerUser. */
+  target: number;
+  /** Connections that got connection_established. */
+  opened: number;
+  connectErrors: number;
+  /** Connections that dropped during the run and were reopened by the client. */
+  reconnects: number;
+  /** Connections closed by the server during the run. */
+  dropped: number;
+  /** Distinct source addresses used. */
+  localAddresses: number;
+  /** The first few connect error messages. */
+  errorSamples: string[];
+}
+
+export type CapabilityName = 'seq' | 'cursor' | 'resume' | 'restAuth' | 'patch' | 'delete' | 'rateLimitAdvertised';
+export type CapabilityStatus = 'supported' | 'unsupported' | 'unknown';
+
+export interface CapabilityFinding {
+  status: CapabilityStatus;
+  detail: string;
+}
+
+export interface GeneratorThreadHealth {
+  /** 'main' or 'worker-N'. */
+  thread: string;
+  cpuPercent: number;
+  eventLoopLagMs: { p50: number; p99: number; max: number };
+}
+
+export interface GeneratorResult {
+  /** Process CPU over the run, percent of one core (can exceed 100 with workers). */
+  cpuPercent: number;
+  /** Worst over main thread and workers. */
+  eventLoopLagMs: { p50: number; p99: number; max: number };
+  threads: GeneratorThreadHealth[];
+  /** Lag p99 passed saturationLagMs: the figures are the generator's, not the server's; the run is invalid. */
+  saturated: boolean;
+  saturationLagMs: number;
+}
+
+export type LoadPhase = 'starting' | 'connect' | 'fire' | 'drain' | 'rate-limit' | 'closing' | 'done';
+
+export interface PhaseTimings {
+  /** Epoch ms. */
+  startedAt: number;
+  /** Durations in ms. */
+  connectMs: number;
+  fireMs: number;
+  drainMs: number;
+  rateLimitMs: number;
+  totalMs: number;
+}
+
+export const LOAD_RESULT_SCHEMA_VERSION = 1;
+
+export interface LoadTestResult {
+  schemaVersion: typeof LOAD_RESULT_SCHEMA_VERSION;
+  /** The targets actually used (the started server's URL when none was given). */
+  targets: string[];
+  /** Whether the reference server was started for this run. */
+  startedServer: boolean;
+  /** Stopped by the signal: figures cover what ran. */
+  aborted: boolean;
+  /** Drain finished with everything expected arrived (false: timed out). */
+  drainComplete: boolean;
+  options: LoadTestOptions;
+  connections: ConnectionsResult;
+  delivery: DeliveryResult;
+  latency: LatencyResult;
+  throughput: ThroughputResult;
+  rateLimit: RateLimitCheck;
+  capabilities: Record<CapabilityName, CapabilityFinding>;
+  generator: GeneratorResult;
+  timings: PhaseTimings;
+  /** Harness-level errors that did not stop the run (the first few). */
+  errors: string[];
+}
+
+/** Progress events, emitted by runLoadTest through onProgress (throttled by progressIntervalMs). */
+export type LoadProgressEvent =
+  | { kind: 'phase'; phase: LoadPhase; at: number }
+  | { kind: 'connect'; opened: number; target: number; errors: number }
+  | { kind: 'fire'; fired: number; target: number; accepted: number; restErrors: number }
+  | {
+      kind: 'delivery';
+      delivered: number;
+      expected: number;
+      duplicated: number;
+      misrouted: number;
+      /** Live latency, ms, over all receipts so far (broadcasts and notifications). */
+      latency: { p50: number; p90: number; p99: number; max: number; count: number };
+    }
+  | { kind: 'generator'; eventLoopLagMs: { p50: number; p99: number; max: number }; cpuPercent: number }
+  | { kind: 'error'; message: string }
+  | { kind: 'server'; url: string };
+
+export interface RunLoadTestContext {
+  signal?: AbortSignal;
+  onProgress?: (event: LoadProgressEvent) => void;
+}
