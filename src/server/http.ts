@@ -1,0 +1,232 @@
+// The REST side (protocol.md section 7) on fastify: bearer auth, FastAPI-shaped 401/404/422 bodies,
+// and an event published (and durable) before each 201/200/204 that pushes one.
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { AuthError, BugzappError } from '../errors.ts';
+import {
+  ErrorText,
+  assignmentNotificationText,
+  jsonDecodeIssue,
+  validateBugReportCreate,
+  validateBugReportPatch,
+  validateCommentCreate,
+  verifyToken,
+  type BugReport,
+  type ValidationIssue,
+} from '../protocol/index.ts';
+import type { Backends, UnsequencedEvent } from './backends.ts';
+import type { ServerMetrics } from './metrics.ts';
+
+export interface HttpContext {
+  backends: Backends;
+  metrics: ServerMetrics;
+  secret: string;
+  issuer: string | undefined;
+  audience: string | undefined;
+  clock: () => number;
+}
+
+/** What a body that is not JSON parses to, so the route can answer 422 like FastAPI does. */
+class InvalidJsonBody {
+  constructor(readonly message: string) {}
+}
+
+/** The notification text for a comment on a bug the user is assigned to. */
+export function commentNotificationText(title: string): string {
+  return `New comment on bug report: ${title}`;
+}
+
+function unprocessable(reply: FastifyReply, detail: ValidationIssue[]): FastifyReply {
+  return reply.code(422).send({ detail });
+}
+
+function notFound(reply: FastifyReply, what = 'Bug report not found'): FastifyReply {
+  return reply.code(404).send({ detail: what });
+}
+
+/** Parse a path id the way FastAPI's `int` path parameter does; undefined after answering 422. */
+function parseId(raw: string, name: string, reply: FastifyReply): number | undefined {
+  if (/^[+-]?\d{1,15}$/.test(raw)) return Number(raw);
+  void unprocessable(reply, [
+    {
+      loc: ['path', name],
+      msg: 'Input should be a valid integer, unable to parse string as an integer',
+      type: 'int_parsing',
+      input: raw,
+    },
+  ]);
+  return undefined;
+}
+
+export function buildHttp(ctx: HttpContext): FastifyInstance {
+  const { store, engine } = ctx.backends;
+  const app = Fastify({
+    logger: false,
+    routerOptions: { ignoreTrailingSlash: true },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  // every body is tried as JSON whatever its content type; a broken one becomes a 422 in the route
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(null, new InvalidJsonBody((err as Error).message));
+    }
+  });
+
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ detail: 'Not Found' }));
+  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    if (err instanceof BugzappError && err.code === 'ERR_BACKEND_UNAVAILABLE') {
+      return reply.code(503).send({ detail: `Service unavailable: ${err.message}` });
+    }
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    return reply.code(status).send({ detail: status === 500 ? 'Internal Server Error' : err.message });
+  });
+
+  /** The user of a request, or undefined after answering 401. */
+  async function authenticate(req: FastifyRequest, reply: FastifyReply): Promise<string | undefined> {
+    const h = req.headers.authorization;
+    const m = h ? /^bearer\s+(\S+)\s*$/i.exec(h) : null;
+    if (!m) {
+      void reply.code(401).header('www-authenticate', 'Bearer').send({ detail: ErrorText.NotAuthenticated });
+      return undefined;
+    }
+    try {
+      const v = await verifyToken(m[1]!, {
+        secret: ctx.secret,
+        ...(ctx.issuer ? { issuer: ctx.issuer } : {}),
+        ...(ctx.audience ? { audience: ctx.audience } : {}),
+        now: Math.floor(ctx.clock() / 1000),
+      });
+      return v.userId;
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      void reply.code(401).header('www-authenticate', 'Bearer').send({ detail: ErrorText.InvalidToken });
+      return undefined;
+    }
+  }
+
+  /** Append to the log; a log that is down becomes 503 through the error handler. */
+  async function publish(event: UnsequencedEvent, target: string | null): Promise<void> {
+    try {
+      await engine.publish(event, target);
+    } catch (err) {
+      if (err instanceof BugzappError && err.code === 'ERR_BACKEND_UNAVAILABLE') throw err;
+      throw new BugzappError('ERR_BACKEND_UNAVAILABLE', `event log unavailable (${(err as Error).message})`, {
+        cause: err,
+      });
+    }
+  }
+
+  function body(req: FastifyRequest, reply: FastifyReply): { ok: true; value: unknown } | { ok: false } {
+    if (req.body instanceof InvalidJsonBody) {
+      void unprocessable(reply, jsonDecodeIssue(req.body.message));
+      return { ok: false };
+    }
+    return { ok: true, value: req.body };
+  }
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    let ready = false;
+    try {
+      ready = await engine.isReady();
+    } catch {
+      ready = false;
+    }
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', backend: ctx.backends.kind });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const text = await ctx.metrics.registry.metrics();
+    return reply.type(ctx.metrics.registry.contentType).send(text);
+  });
+
+  app.post('/bug-reports', async (req, reply) => {
+    const user = await authenticate(req, reply);
+    if (user === undefined) return reply;
+    const b = body(req, reply);
+    if (!b.ok) return reply;
+    const v = validateBugReportCreate(b.value);
+    if (!v.ok) return unprocessable(reply, v.detail);
+    const bug = await store.createBugReport(v.value, user);
+    await publish({ type: 'bug_report', action: 'created', payload: bug }, null);
+    if (bug.assignee_id !== null) await notifyAssignment(bug);
+    return reply.code(201).send(bug);
+  });
+
+  app.get('/bug-reports', async (req, reply) => {
+    if ((await authenticate(req, reply)) === undefined) return reply;
+    return reply.send(await store.listBugReports());
+  });
+
+  app.get<{ Params: { id: string } }>('/bug-reports/:id', async (req, reply) => {
+    if ((await authenticate(req, reply)) === undefined) return reply;
+    const id = parseId(req.params.id, 'bug_id', reply);
+    if (id === undefined) return reply;
+    const bug = await store.getBugReport(id);
+    return bug ? reply.send(bug) : notFound(reply);
+  });
+
+  app.patch<{ Params: { id: string } }>('/bug-reports/:id', async (req, reply) => {
+    if ((await authenticate(req, reply)) === undefined) return reply;
+    const id = parseId(req.params.id, 'bug_id', reply);
+    if (id === undefined) return reply;
+    const b = body(req, reply);
+    if (!b.ok) return reply;
+    const v = validateBugReportPatch(b.value);
+    if (!v.ok) return unprocessable(reply, v.detail);
+    const res = await store.updateBugReport(id, v.value);
+    if (!res) return notFound(reply);
+    await publish({ type: 'bug_report', action: 'updated', payload: res.after }, null);
+    if (res.after.assignee_id !== null && res.after.assignee_id !== res.before.assignee_id) {
+      await notifyAssignment(res.after);
+    }
+    return reply.send(res.after);
+  });
+
+  app.delete<{ Params: { id: string } }>('/bug-reports/:id', async (req, reply) => {
+    if ((await authenticate(req, reply)) === undefined) return reply;
+    const id = parseId(req.params.id, 'bug_id', reply);
+    if (id === undefined) return reply;
+    const bug = await store.deleteBugReport(id);
+    if (!bug) return notFound(reply);
+    await publish({ type: 'bug_report', action: 'deleted', payload: bug }, null);
+    return reply.code(204).send();
+  });
+
+  app.post<{ Params: { id: string } }>('/bug-reports/:id/comments', async (req, reply) => {
+    const user = await authenticate(req, reply);
+    if (user === undefined) return reply;
+    const id = parseId(req.params.id, 'bug_id', reply);
+    if (id === undefined) return reply;
+    const b = body(req, reply);
+    if (!b.ok) return reply;
+    const v = validateCommentCreate(b.value);
+    if (!v.ok) return unprocessable(reply, v.detail);
+    const bug = await store.getBugReport(id);
+    if (!bug) return notFound(reply);
+    const comment = await store.createComment(id, v.value.body, user);
+    if (!comment) return notFound(reply);
+    await publish({ type: 'comment', action: 'created', payload: comment }, null);
+    if (bug.assignee_id !== null && bug.assignee_id !== user) {
+      await publish(
+        { type: 'notification', payload: { message: commentNotificationText(bug.title), bug_report_id: bug.id } },
+        bug.assignee_id,
+      );
+    }
+    return reply.code(201).send(comment);
+  });
+
+  async function notifyAssignment(bug: BugReport): Promise<void> {
+    await publish(
+      { type: 'notification', payload: { message: assignmentNotificationText(bug.title), bug_report_id: bug.id } },
+      bug.assignee_id,
+    );
+  }
+
+  return app;
+}

@@ -1,0 +1,159 @@
+// The registry of open connections and the fan-out hot path. Each event arrives encoded once
+// (PublishedEvent.frame); the same bytes go to every recipient with no await and no per-recipient
+// serialization. Notifications reach only the connections of their one user.
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import { CloseCode, encode, type ServerMessage } from '../protocol/index.ts';
+import type { PublishedEvent } from './backends.ts';
+import type { ServerMetrics } from './metrics.ts';
+
+/** Text frames, no compression: ws frames the shared buffer without copying it. */
+export const SEND_OPTIONS = { binary: false, compress: false, fin: true } as const;
+
+export class Connection {
+  /**
+   * Live events that arrived while the log was being replayed, in log order; `null` once live.
+   * Registering before reading the log and filtering this queue afterwards is what makes the seam
+   * between replay and live events gapless and duplicate-free.
+   */
+  queue: PublishedEvent[] | null = [];
+  queuedBytes = 0;
+  /** Answered the last ping. */
+  alive = true;
+  /** performance.now() when the server started closing this socket; 0 while it is open. */
+  closingSince = 0;
+  /** Why the server closed it, for the close log line. */
+  closeReason: string | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly userId: string,
+    /** Token expiry, seconds since the epoch. */
+    readonly exp: number,
+    readonly ws: WebSocket,
+    readonly log: Logger,
+  ) {}
+}
+
+export class Hub {
+  /** Every connection until its socket closes (heartbeat, expiry, shutdown walk this). */
+  readonly all = new Set<Connection>();
+  /** Connections that receive broadcasts: leaves it as soon as the server starts closing it. */
+  private readonly receivers = new Set<Connection>();
+  private readonly byUser = new Map<string, Set<Connection>>();
+  /** Connections the server is closing; the sweep terminates those that linger. */
+  readonly closing = new Set<Connection>();
+
+  constructor(
+    private readonly metrics: ServerMetrics,
+    private readonly slowConsumerLimit: number,
+  ) {}
+
+  get size(): number {
+    return this.all.size;
+  }
+
+  add(conn: Connection): void {
+    this.all.add(conn);
+    this.receivers.add(conn);
+    let set = this.byUser.get(conn.userId);
+    if (!set) {
+      set = new Set();
+      this.byUser.set(conn.userId, set);
+    }
+    set.add(conn);
+  }
+
+  /** Stop sending to `conn` (it is closing or closed). */
+  private detach(conn: Connection): void {
+    this.receivers.delete(conn);
+    const set = this.byUser.get(conn.userId);
+    if (set) {
+      set.delete(conn);
+      if (set.size === 0) this.byUser.delete(conn.userId);
+    }
+  }
+
+  /** The socket closed: forget it entirely. */
+  remove(conn: Connection): void {
+    this.detach(conn);
+    this.all.delete(conn);
+    this.closing.delete(conn);
+  }
+
+  /** The engine's listener: called synchronously, in log order, for every event. */
+  deliver(event: PublishedEvent): void {
+    let sent = 0;
+    if (event.target === null) {
+      for (const conn of this.receivers) if (this.push(conn, event)) sent++;
+    } else {
+      const set = this.byUser.get(event.target);
+      if (set) for (const conn of set) if (this.push(conn, event)) sent++;
+    }
+    if (sent > 0) this.metrics.messagesSent.inc({ type: event.type }, sent);
+  }
+
+  private push(conn: Connection, event: PublishedEvent): boolean {
+    if (conn.queue !== null) {
+      conn.queue.push(event);
+      conn.queuedBytes += event.frame.length;
+      if (conn.queuedBytes > this.slowConsumerLimit) this.closeSlow(conn);
+      return false;
+    }
+    const ws = conn.ws;
+    if (ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(event.frame, SEND_OPTIONS);
+    if (ws.bufferedAmount > this.slowConsumerLimit) this.closeSlow(conn);
+    return true;
+  }
+
+  /** Send one already-logged frame to one connection (replay), with the slow-consumer check. */
+  sendFrame(conn: Connection, event: PublishedEvent, cb?: () => void): boolean {
+    const ws = conn.ws;
+    if (ws.readyState !== WebSocket.OPEN || conn.closingSince !== 0) {
+      cb?.();
+      return false;
+    }
+    ws.send(event.frame, SEND_OPTIONS, cb);
+    this.metrics.messagesSent.inc({ type: event.type });
+    if (ws.bufferedAmount > this.slowConsumerLimit) this.closeSlow(conn);
+    return true;
+  }
+
+  /** Send a message that is not in the log (connection_established, pong, error). */
+  sendMessage(conn: Connection, msg: ServerMessage): void {
+    const ws = conn.ws;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    ws.send(encode(msg));
+    this.metrics.messagesSent.inc({ type: msg.type });
+  }
+
+  private closeSlow(conn: Connection): void {
+    if (conn.closingSince !== 0) return;
+    this.metrics.slowConsumerDisconnects.inc();
+    conn.log.warn({ bufferedAmount: conn.ws.bufferedAmount, queuedBytes: conn.queuedBytes }, 'slow consumer');
+    this.close(conn, CloseCode.SlowConsumer, 'slow consumer');
+  }
+
+  /** Start closing `conn` with `code`; nothing more is sent to it; the sweep terminates it if it lingers. */
+  close(conn: Connection, code: number, reason: string): void {
+    if (conn.closingSince !== 0) return;
+    conn.closingSince = performance.now();
+    conn.closeReason = reason;
+    conn.queue = null;
+    this.detach(conn);
+    this.closing.add(conn);
+    conn.ws.close(code, reason);
+  }
+
+  /** Terminate sockets that have been closing for longer than `graceMs`. */
+  sweepClosing(graceMs: number, now = performance.now()): void {
+    for (const conn of this.closing) {
+      if (conn.ws.readyState === WebSocket.CLOSED) this.closing.delete(conn);
+      else if (now - conn.closingSince >= graceMs) {
+        conn.log.debug('terminating a socket stuck in closing');
+        conn.ws.terminate();
+      }
+    }
+  }
+}

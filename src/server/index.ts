@@ -1,0 +1,204 @@
+// createServer(): the reference BugZapp server of protocol.md, REST on fastify and WebSockets on ws,
+// sharing one port. Backends (event log + fan-out, store, rate limiter) are in-memory or injected.
+import { EventEmitter, once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { WebSocketServer } from 'ws';
+import { BugzappError } from '../errors.ts';
+import { CloseCode } from '../protocol/index.ts';
+import type { Backends } from './backends.ts';
+import { openConnection, type ConnectionContext } from './connection.ts';
+import { Housekeeper } from './heartbeat.ts';
+import { buildHttp } from './http.ts';
+import { Hub, type Connection } from './hub.ts';
+import { createMemoryBackends } from './memory-backends.ts';
+import { createMetrics, type ServerMetrics } from './metrics.ts';
+import { resolveServeOptions, type ResolvedServeOptions, type ServeOptions } from './options.ts';
+import { attachUpgradeHandler } from './upgrade.ts';
+import { createRedisBackends } from './redis/index.ts';
+
+export type { ServeOptions, ResolvedServeOptions } from './options.ts';
+export { resolveServeOptions, SERVE_DEFAULTS } from './options.ts';
+export type { Backends, EventEngine, Store, RateLimiter, PublishedEvent, ReadSinceResult, UnsequencedEvent } from './backends.ts';
+export { MemoryEventEngine } from './memory-engine.ts';
+export { MemoryStore } from './memory-store.ts';
+export { SlidingWindowRateLimiter } from './rate-limiter.ts';
+export { createMemoryBackends } from './memory-backends.ts';
+export type { Connection } from './hub.ts';
+
+export interface ServerEvents {
+  /** A WebSocket connection was registered (before connection_established is sent). */
+  connection: [info: ConnectionInfo];
+  /** A WebSocket connection closed. */
+  disconnect: [info: ConnectionInfo & { code: number; reason: string }];
+}
+
+export interface ConnectionInfo {
+  connectionId: string;
+  userId: string;
+}
+
+export interface RunningServer {
+  /** http://host:port */
+  url: string;
+  /** ws://host:port/ws */
+  wsUrl: string;
+  port: number;
+  host: string;
+  /** The options in effect. */
+  options: ResolvedServeOptions;
+  /** Prometheus registry of this server (what /metrics serves). */
+  registry: Registry;
+  metrics: ServerMetrics;
+  backends: Backends;
+  /** Connection open/close notifications, for tests and embedding tools. */
+  events: EventEmitter<ServerEvents>;
+  /** Open WebSocket connections. */
+  connectionCount(): number;
+  /**
+   * Graceful shutdown: refuse new handshakes, close every socket with 1001 (terminating those that do
+   * not finish within closeGraceMs), stop fastify, close the backends. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function createServer(input: ServeOptions = {}): Promise<RunningServer> {
+  const options = resolveServeOptions(input);
+  const logger: Logger = options.logger;
+  if (options.devSecret) {
+    logger.warn('no JWT secret configured: using the built-in development secret (set BUGZAPP_JWT_SECRET or --secret)');
+  }
+  const backends =
+    options.backends ??
+    (options.redisUrl
+      ? await createRedisBackends({
+          url: options.redisUrl,
+          history: options.history,
+          rateLimit: options.rateLimit,
+          logger,
+        })
+      : createMemoryBackends({ history: options.history, rateLimit: options.rateLimit, clock: options.clock }));
+
+  const metrics = createMetrics();
+  const hub = new Hub(metrics, options.slowConsumerLimit);
+  const housekeeper = new Housekeeper(hub, metrics, {
+    tickMs: options.tickMs,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    closeGraceMs: options.closeGraceMs,
+    clock: options.clock,
+  });
+  const events = new EventEmitter<ServerEvents>();
+  backends.engine.onEvent((event) => hub.deliver(event));
+
+  const instance = randomBytes(3).toString('hex');
+  let connectionCounter = 0;
+  const ctx: ConnectionContext = {
+    hub,
+    engine: backends.engine,
+    rateLimiter: backends.rateLimiter,
+    metrics,
+    housekeeper,
+    logger,
+    clock: options.clock,
+    rateLimit: options.rateLimit,
+    slowConsumerLimit: options.slowConsumerLimit,
+    nextConnectionId: () => `c-${instance}-${(++connectionCounter).toString(36)}`,
+    emit: (name, conn: Connection, detail) => {
+      if (events.listenerCount(name) === 0) return;
+      const info = { connectionId: conn.id, userId: conn.userId };
+      if (name === 'connection') events.emit('connection', info);
+      else events.emit('disconnect', { ...info, code: detail?.code ?? 1006, reason: detail?.reason ?? '' });
+    },
+  };
+
+  const app = buildHttp({
+    backends,
+    metrics,
+    secret: options.secret,
+    issuer: options.issuer,
+    audience: options.audience,
+    clock: options.clock,
+  });
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: options.maxPayload,
+    clientTracking: false,
+  });
+  let closing = false;
+  attachUpgradeHandler(app.server, {
+    wss,
+    metrics,
+    secret: options.secret,
+    issuer: options.issuer,
+    audience: options.audience,
+    clock: options.clock,
+    isClosing: () => closing,
+    onConnection: (ws, hs) => {
+      if (closing) {
+        ws.close(CloseCode.GoingAway, 'server shutting down');
+        return;
+      }
+      openConnection(ctx, ws, hs);
+    },
+  });
+
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (err) {
+    await backends.engine.close().catch(() => undefined);
+    throw new BugzappError('ERR_INVALID_OPTION', `cannot listen on ${options.host}:${options.port}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  housekeeper.start();
+  const port = (app.server.address() as AddressInfo).port;
+  const base = `${urlHost(options.host)}:${port}`;
+  logger.info({ url: `http://${base}`, backend: backends.kind }, 'listening');
+
+  let closePromise: Promise<void> | undefined;
+  async function shutdown(): Promise<void> {
+    closing = true;
+    logger.info({ connections: hub.size }, 'shutting down');
+    // fan-out is synchronous, so every event already published is in each socket's buffer ahead of the 1001
+    const fastifyClosed = app.close();
+    const allClosed = Promise.all(
+      [...hub.all].map((conn) => (conn.ws.readyState === conn.ws.CLOSED ? undefined : once(conn.ws, 'close'))),
+    );
+    for (const conn of [...hub.all]) hub.close(conn, CloseCode.GoingAway, 'server shutting down');
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, options.closeGraceMs);
+    });
+    await Promise.race([allClosed, graceOver]);
+    clearTimeout(timer);
+    for (const conn of [...hub.all]) conn.ws.terminate();
+    housekeeper.stop();
+    await fastifyClosed;
+    wss.close();
+    await Promise.allSettled([backends.engine.close(), backends.store.close(), backends.rateLimiter.close()]);
+    logger.info('closed');
+  }
+
+  return {
+    url: `http://${base}`,
+    wsUrl: `ws://${base}/ws`,
+    port,
+    host: options.host,
+    options,
+    registry: metrics.registry,
+    metrics,
+    backends,
+    events,
+    connectionCount: () => hub.size,
+    close: () => (closePromise ??= shutdown()),
+  };
+}
