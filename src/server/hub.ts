@@ -47,6 +47,8 @@ export class Hub {
   constructor(
     private readonly metrics: ServerMetrics,
     private readonly slowConsumerLimit: number,
+    /** Told when a connection is closed as a slow consumer (RunningServer.events). */
+    private readonly onSlowConsumer: (conn: Connection) => void = () => undefined,
   ) {}
 
   get size(): number {
@@ -133,6 +135,7 @@ export class Hub {
     this.metrics.slowConsumerDisconnects.inc();
     conn.log.warn({ bufferedAmount: conn.ws.bufferedAmount, queuedBytes: conn.queuedBytes }, 'slow consumer');
     this.close(conn, CloseCode.SlowConsumer, 'slow consumer');
+    this.onSlowConsumer(conn);
   }
 
   /** Start closing `conn` with `code`; nothing more is sent to it; the sweep terminates it if it lingers. */

@@ -31,6 +31,8 @@ export type { Connection } from './hub.ts';
 export interface ServerEvents {
   /** A WebSocket connection was registered (before connection_established is sent). */
   connection: [info: ConnectionInfo];
+  /** The server started closing a connection with 4008 (its unsent bytes passed the limit). */
+  slow_consumer: [info: ConnectionInfo];
   /** A WebSocket connection closed. */
   disconnect: [info: ConnectionInfo & { code: number; reason: string }];
 }
@@ -88,14 +90,16 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
       : createMemoryBackends({ history: options.history, rateLimit: options.rateLimit, clock: options.clock }));
 
   const metrics = createMetrics();
-  const hub = new Hub(metrics, options.slowConsumerLimit);
+  const events = new EventEmitter<ServerEvents>();
+  const hub = new Hub(metrics, options.slowConsumerLimit, (conn) => {
+    events.emit('slow_consumer', { connectionId: conn.id, userId: conn.userId });
+  });
   const housekeeper = new Housekeeper(hub, metrics, {
     tickMs: options.tickMs,
     heartbeatIntervalMs: options.heartbeatIntervalMs,
     closeGraceMs: options.closeGraceMs,
     clock: options.clock,
   });
-  const events = new EventEmitter<ServerEvents>();
   backends.engine.onEvent((event) => hub.deliver(event));
 
   const instance = randomBytes(3).toString('hex');

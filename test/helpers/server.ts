@@ -73,3 +73,47 @@ export async function rest(
   }
   return { status: res.status, body: parsed };
 }
+
+/**
+ * Attempt a WebSocket handshake that the server must refuse: resolves with the HTTP status and the
+ * parsed JSON body; rejects if the upgrade succeeds.
+ */
+export function expectRefusedHandshake(url: string, timeoutMs = 10_000): Promise<{ status: number; body: unknown; contentType: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error('handshake neither refused nor accepted in time'));
+    }, timeoutMs);
+    ws.on('open', () => {
+      clearTimeout(timer);
+      ws.terminate();
+      reject(new Error('the server accepted a handshake it should refuse'));
+    });
+    ws.on('error', () => undefined);
+    ws.on('unexpected-response', (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        clearTimeout(timer);
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // keep the text
+        }
+        resolve({ status: res.statusCode ?? 0, body, contentType: res.headers['content-type'] });
+        ws.terminate();
+      });
+    });
+  });
+}
+
+/** The value of one sample of the Prometheus text, or undefined when absent. */
+export async function metricValue(server: RunningServer, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  const metric = await server.registry.getSingleMetric(name)?.get();
+  if (!metric) return undefined;
+  const sample = metric.values.find((v) => Object.entries(labels).every(([k, val]) => String(v.labels[k]) === val));
+  return sample?.value;
+}

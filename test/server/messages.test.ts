@@ -1,0 +1,99 @@
+// protocol.md sections 3 to 5: connection_established first, routing, ping/pong, bad frames, 1009.
+import { describe, expect, it } from 'vitest';
+import type { ConnectionEstablished, NotificationEvent } from '../../src/protocol/index.ts';
+import { waitForClose } from '../helpers/ws.ts';
+import { connectClient, metricValue, rest, startTestServer } from '../helpers/server.ts';
+
+describe('connection start', () => {
+  it('sends connection_established first, with user_id, connection_id, server_time, rate_limit and cursor', async () => {
+    const server = await startTestServer({ rateLimit: { max: 7, windowMs: 500 } });
+    const { recorder } = await connectClient(server, 42);
+    const first = recorder.messages[0] as ConnectionEstablished;
+    expect(first.type).toBe('connection_established');
+    expect(first.payload).toMatchObject({ user_id: '42', rate_limit: { max: 7, window_ms: 500 } });
+    expect(first.payload?.connection_id).toMatch(/^c-/);
+    expect(Number.isNaN(Date.parse(first.payload?.server_time ?? ''))).toBe(false);
+    expect(server.backends.engine.isValidSeq(first.payload?.cursor ?? '')).toBe(true);
+    expect(await metricValue(server, 'websocket_active_connections')).toBe(1);
+  });
+
+  it('gives every connection its own id and the cursor of the newest event', async () => {
+    const server = await startTestServer();
+    const a = await connectClient(server, 1);
+    expect((await rest(server, 'POST', '/bug-reports/', 1, { title: 'one' })).status).toBe(201);
+    const ev = await a.recorder.waitFor((m) => m.type === 'bug_report');
+    const b = await connectClient(server, 1);
+    const ea = a.recorder.messages[0] as ConnectionEstablished;
+    const eb = b.recorder.messages[0] as ConnectionEstablished;
+    expect(ea.payload?.connection_id).not.toBe(eb.payload?.connection_id);
+    expect(eb.payload?.cursor).toBe((ev as { seq?: string }).seq);
+  });
+});
+
+describe('routing', () => {
+  it('sends bug_report and comment to everyone and a notification only to its user', async () => {
+    const server = await startTestServer();
+    const alice1 = await connectClient(server, 'alice');
+    const alice2 = await connectClient(server, 'alice');
+    const bob = await connectClient(server, 'bob');
+    const created = await rest(server, 'POST', '/bug-reports/', 'bob', { title: 'Crash', assignee_id: 'alice' });
+    expect(created.status).toBe(201);
+    const id = (created.body as { id: number }).id;
+    // a comment by bob notifies alice (the assignee) again; one marker comment closes the sequence
+    expect((await rest(server, 'POST', `/bug-reports/${id}/comments/`, 'bob', { body: 'seen' })).status).toBe(201);
+    for (const c of [alice1, alice2, bob]) {
+      await c.recorder.waitFor((m) => m.type === 'comment');
+      expect(c.recorder.ofType('bug_report')).toHaveLength(1);
+    }
+    for (const a of [alice1, alice2]) {
+      const notes = await a.recorder.waitForCount((m) => m.type === 'notification', 2);
+      expect((notes[0] as NotificationEvent).payload).toEqual({ message: 'New bug report assigned: Crash', bug_report_id: id });
+    }
+    // bob saw the comment, which was published after both notifications: none reached him
+    expect(bob.recorder.ofType('notification')).toHaveLength(0);
+    expect(await metricValue(server, 'websocket_messages_total', { type: 'notification' })).toBe(4);
+    expect(await metricValue(server, 'websocket_messages_total', { type: 'bug_report' })).toBe(3);
+  });
+});
+
+describe('client messages', () => {
+  it('answers ping with pong', async () => {
+    const server = await startTestServer();
+    const { ws, recorder } = await connectClient(server, 1);
+    ws.send(JSON.stringify({ type: 'ping' }));
+    await recorder.waitFor((m) => m.type === 'pong');
+  });
+
+  const bad: [string, string | Buffer, string, string][] = [
+    ['not JSON', 'hello', 'Invalid message format', 'invalid_format'],
+    ['a JSON array', '[1,2]', 'Invalid message format', 'invalid_format'],
+    ['a JSON string', '"ping"', 'Invalid message format', 'invalid_format'],
+    ['an object without type', '{"kind":"ping"}', 'Invalid message format', 'invalid_format'],
+    ['a binary frame', Buffer.from('{"type":"ping"}'), 'Invalid message format', 'binary'],
+    ['an unknown type', '{"type":"subscribe"}', 'Unknown message type: subscribe', 'unknown_type'],
+  ];
+  for (const [name, frame, text, reason] of bad) {
+    it(`answers ${name} with an error and keeps the connection`, async () => {
+      const server = await startTestServer();
+      const { ws, recorder } = await connectClient(server, 1);
+      ws.send(frame, { binary: Buffer.isBuffer(frame) });
+      const err = await recorder.waitFor((m) => m.type === 'error');
+      expect(err).toEqual({ type: 'error', payload: { message: text } });
+      ws.send(JSON.stringify({ type: 'ping' }));
+      await recorder.waitFor((m) => m.type === 'pong');
+      expect(await metricValue(server, 'websocket_invalid_messages_total', { reason })).toBe(1);
+    });
+  }
+
+  it('closes with 1009 a frame over maxPayload, and other connections stay', async () => {
+    const server = await startTestServer({ maxPayload: 1024 });
+    const big = await connectClient(server, 1);
+    const other = await connectClient(server, 2);
+    const closed = waitForClose(big.ws);
+    big.ws.send(JSON.stringify({ type: 'ping', pad: 'x'.repeat(2000) }));
+    expect((await closed).code).toBe(1009);
+    other.ws.send(JSON.stringify({ type: 'ping' }));
+    await other.recorder.waitFor((m) => m.type === 'pong');
+    expect(await metricValue(server, 'websocket_invalid_messages_total', { reason: 'too_big' })).toBe(1);
+  });
+});
