@@ -83,6 +83,20 @@ export class HttpStatusError extends BugzappError {
   }
 }
 
+/** The protocol client's failures. `closeCode` is the WebSocket close code that ended it, when one did. */
+export class ClientError extends BugzappError {
+  readonly closeCode: number | undefined;
+
+  constructor(
+    code: 'ERR_CONNECT_FAILED' | 'ERR_RETRIES_EXHAUSTED' | 'ERR_RESUME_WINDOW_EXCEEDED' | 'ERR_CLOSED',
+    message: string,
+    options?: ErrorOptions & { closeCode?: number },
+  ) {
+    super(code, message, options);
+    this.closeCode = options?.closeCode;
+  }
+}
+
 export function formatDetail(detail: unknown): string {
   if (typeof detail === 'string') return detail;
   if (Array.isArray(detail)) {
