@@ -1,0 +1,139 @@
+// protocol.md section 7: the REST endpoints, their 422/404 shapes, trailing slashes, and the events each pushes.
+import { describe, expect, it } from 'vitest';
+import type { BugReport, BugReportEvent, Comment, CommentEvent, NotificationEvent } from '../../src/protocol/index.ts';
+import { connectClient, rest, startTestServer } from '../helpers/server.ts';
+
+describe('bug reports', () => {
+  it('creates, lists, reads, patches and deletes, with and without the trailing slash', async () => {
+    const server = await startTestServer();
+    const created = await rest(server, 'POST', '/bug-reports', 'u1', { title: 'Crash on save', severity: 'high' });
+    expect(created.status).toBe(201);
+    const bug = created.body as BugReport;
+    expect(bug).toMatchObject({
+      id: 1,
+      title: 'Crash on save',
+      description: '',
+      severity: 'high',
+      status: 'open',
+      assignee_id: null,
+      reporter_id: 'u1',
+    });
+    expect(Date.parse(bug.created_at)).not.toBeNaN();
+    expect((await rest(server, 'POST', '/bug-reports/', 'u1', { title: 'second' })).status).toBe(201);
+    for (const path of ['/bug-reports', '/bug-reports/']) {
+      const list = await rest(server, 'GET', path, 'u1');
+      expect(list.status).toBe(200);
+      expect((list.body as BugReport[]).map((b) => b.id)).toEqual([1, 2]);
+    }
+    for (const path of ['/bug-reports/1', '/bug-reports/1/']) {
+      expect((await rest(server, 'GET', path, 'u1')).body).toEqual(bug);
+    }
+    const patched = await rest(server, 'PATCH', '/bug-reports/1/', 'u1', { status: 'resolved', assignee_id: 7 });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ id: 1, status: 'resolved', assignee_id: '7', title: 'Crash on save' });
+    expect((await rest(server, 'DELETE', '/bug-reports/1', 'u1')).status).toBe(204);
+    expect((await rest(server, 'GET', '/bug-reports/1', 'u1')).status).toBe(404);
+  });
+
+  it('answers unknown ids with 404 and non-integer ids with a FastAPI 422', async () => {
+    const server = await startTestServer();
+    for (const [method, path, body] of [
+      ['GET', '/bug-reports/99', undefined],
+      ['PATCH', '/bug-reports/99', { title: 'x' }],
+      ['DELETE', '/bug-reports/99/', undefined],
+      ['POST', '/bug-reports/99/comments/', { body: 'hi' }],
+    ] as const) {
+      const r = await rest(server, method, path, 'u', body);
+      expect(r.status, `${method} ${path}`).toBe(404);
+      expect(r.body).toHaveProperty('detail');
+    }
+    const r = await rest(server, 'GET', '/bug-reports/abc', 'u');
+    expect(r.status).toBe(422);
+    expect(r.body).toMatchObject({ detail: [{ loc: ['path', 'bug_id'], type: 'int_parsing' }] });
+    expect((await rest(server, 'GET', '/nowhere', 'u')).status).toBe(404);
+  });
+
+  it('answers bad bodies with 422 and a FastAPI-style detail, and pushes nothing', async () => {
+    const server = await startTestServer();
+    const { recorder } = await connectClient(server, 'watcher');
+    const cases: [string, unknown, string, (string | number)[]][] = [
+      ['POST', {}, 'missing', ['body', 'title']],
+      ['POST', { title: '' }, 'string_too_short', ['body', 'title']],
+      ['POST', { title: 'x'.repeat(201) }, 'string_too_long', ['body', 'title']],
+      ['POST', { title: 'x', severity: 'urgent' }, 'enum', ['body', 'severity']],
+      ['POST', [1], 'model_attributes_type', ['body']],
+      ['POST', '{"title": ', 'json_invalid', ['body', 0]],
+    ];
+    for (const [method, body, type, loc] of cases) {
+      const r = await rest(server, method, '/bug-reports/', 'u', body);
+      expect(r.status, JSON.stringify(body)).toBe(422);
+      expect(r.body).toMatchObject({ detail: [{ type, loc }] });
+      expect(typeof (r.body as { detail: { msg: unknown }[] }).detail[0]!.msg).toBe('string');
+    }
+    const created = await rest(server, 'POST', '/bug-reports/', 'u', { title: 'ok' });
+    const patch = await rest(server, 'PATCH', '/bug-reports/1', 'u', { status: 'done' });
+    expect(patch.status).toBe(422);
+    expect(patch.body).toMatchObject({ detail: [{ type: 'enum', loc: ['body', 'status'] }] });
+    const comment = await rest(server, 'POST', '/bug-reports/1/comments', 'u', { body: '' });
+    expect(comment.status).toBe(422);
+    // the only event is the one valid creation
+    await recorder.waitFor((m) => m.type === 'bug_report');
+    expect(created.status).toBe(201);
+    expect(recorder.messages.map((m) => m.type)).toEqual(['connection_established', 'bug_report']);
+  });
+});
+
+describe('events pushed by REST', () => {
+  it('pushes created/updated/deleted to all, a notification to the assignee on create and to a new assignee on PATCH', async () => {
+    const server = await startTestServer();
+    const reporter = await connectClient(server, 'r');
+    const first = await connectClient(server, 'first');
+    const second = await connectClient(server, 'second');
+    const bug = (await rest(server, 'POST', '/bug-reports/', 'r', { title: 'Leak', assignee_id: 'first' })).body as BugReport;
+    await rest(server, 'PATCH', `/bug-reports/${bug.id}`, 'r', { severity: 'low' }); // same assignee: no notification
+    await rest(server, 'PATCH', `/bug-reports/${bug.id}`, 'r', { assignee_id: 'second' });
+    expect((await rest(server, 'DELETE', `/bug-reports/${bug.id}`, 'r')).status).toBe(204);
+    for (const c of [reporter, first, second]) {
+      await c.recorder.waitFor((m) => m.type === 'bug_report' && m.action === 'deleted');
+      const actions = c.recorder.ofType('bug_report').map((e: BugReportEvent) => e.action);
+      expect(actions).toEqual(['created', 'updated', 'updated', 'deleted']);
+      const deleted = c.recorder.ofType('bug_report')[3]!;
+      expect(deleted.payload).toMatchObject({ id: bug.id, assignee_id: 'second' });
+    }
+    expect(first.recorder.ofType('notification').map((n: NotificationEvent) => n.payload)).toEqual([
+      { message: 'New bug report assigned: Leak', bug_report_id: bug.id },
+    ]);
+    expect(second.recorder.ofType('notification')).toHaveLength(1);
+    expect(reporter.recorder.ofType('notification')).toHaveLength(0);
+    // every pushed event carries a seq, increasing in log order
+    const seqs = first.recorder.messages.flatMap((m) => ('seq' in m && m.seq ? [m.seq] : []));
+    for (let i = 1; i < seqs.length; i++) expect(server.backends.engine.compareSeq(seqs[i - 1]!, seqs[i]!)).toBeLessThan(0);
+  });
+
+  it('pushes comment created to all and notifies the assignee unless they wrote it', async () => {
+    const server = await startTestServer();
+    const assignee = await connectClient(server, 'a');
+    const other = await connectClient(server, 'o');
+    const bug = (await rest(server, 'POST', '/bug-reports/', 'o', { title: 'T', assignee_id: 'a' })).body as BugReport;
+    const mine = await rest(server, 'POST', `/bug-reports/${bug.id}/comments/`, 'a', { body: 'on it' });
+    expect(mine.status).toBe(201);
+    expect(mine.body).toMatchObject({ id: 1, bug_report_id: bug.id, author_id: 'a', body: 'on it' } satisfies Partial<Comment>);
+    const theirs = await rest(server, 'POST', `/bug-reports/${bug.id}/comments`, 'o', { body: 'thanks' });
+    expect(theirs.status).toBe(201);
+    for (const c of [assignee, other]) {
+      const comments = await c.recorder.waitForCount((m) => m.type === 'comment', 2);
+      expect(comments.map((m) => (m as CommentEvent).payload.body)).toEqual(['on it', 'thanks']);
+    }
+    // assignment, then the notification for the comment by 'o'; none for the comment by 'a' themself
+    await assignee.recorder.waitForCount(() => true, 6);
+    expect(assignee.recorder.messages.map((m) => m.type)).toEqual([
+      'connection_established',
+      'bug_report',
+      'notification',
+      'comment',
+      'comment',
+      'notification',
+    ]);
+    expect(other.recorder.ofType('notification')).toHaveLength(0);
+  });
+});
