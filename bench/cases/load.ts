@@ -1,0 +1,109 @@
+// Case `load` (issue 4): `runLoadTest` from src/loadtest against the baseline ws server, which is
+// cheap enough that the figure is the load generator's own verified-deliveries rate.
+import type { LoadTestInput, LoadTestResult, RunLoadTestContext } from '../../src/loadtest/types.ts';
+import { startBaseline } from '../server-process.ts';
+import type { CommonOptions } from '../measure.ts';
+
+export interface LoadCaseOptions extends CommonOptions {
+  connections: number;
+  rate: number;
+  durationMs: number;
+  drainTimeoutMs: number;
+}
+
+export interface LoadCaseResult {
+  case: 'load';
+  scenario: { connections: number; rate: number; durationMs: number };
+  result?: {
+    connections: number;
+    offeredPerSec: number;
+    verifiedPerSec: number;
+    deliveryText: string;
+    p99Ms: number;
+    generatorText: string;
+    saturated: boolean;
+  };
+  /** issue 4's bar: >= 100,000 verified deliveries/s */
+  bar?: { limit: number; value: number; pass: boolean };
+  notes: string[];
+  raw?: LoadTestResult;
+}
+
+export const LOAD_BAR_PER_SEC = 100_000;
+
+type RunLoadTest = (input: LoadTestInput, ctx?: RunLoadTestContext) => Promise<LoadTestResult>;
+
+/** The load tester is built in parallel with the bench: find it at run time, skip the case without it. */
+async function findRunLoadTest(): Promise<RunLoadTest | string> {
+  const candidates = ['../../src/loadtest/index.ts', '../../src/loadtest/run-load-test.ts', '../../src/loadtest/run.ts'];
+  for (const c of candidates) {
+    try {
+      const mod = (await import(new URL(c, import.meta.url).href)) as { runLoadTest?: RunLoadTest };
+      if (typeof mod.runLoadTest === 'function') return mod.runLoadTest;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') {
+        return `src/loadtest failed to load: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    }
+  }
+  return 'src/loadtest exports no runLoadTest yet';
+}
+
+export async function runLoadCase(options: LoadCaseOptions): Promise<LoadCaseResult> {
+  const out: LoadCaseResult = {
+    case: 'load',
+    scenario: { connections: options.connections, rate: options.rate, durationMs: options.durationMs },
+    notes: [],
+  };
+  const runLoadTest = await findRunLoadTest();
+  if (typeof runLoadTest === 'string') {
+    out.notes.push(`skipped: ${runLoadTest}`);
+    return out;
+  }
+  const server = await startBaseline();
+  try {
+    options.log(`load: bugzapp load against the baseline, ${options.connections} connections, ${options.rate}/s`);
+    const r = await runLoadTest(
+      {
+        urls: [server.url],
+        secret: options.secret,
+        users: options.connections,
+        connsPerUser: 1,
+        connectRate: 2000,
+        durationMs: options.durationMs,
+        rate: options.rate,
+        mix: { bug_report: 100 },
+        assignRatio: 0,
+        drainTimeoutMs: options.drainTimeoutMs,
+        workers: options.workers,
+        skipRateLimit: true,
+        localAddresses: options.localAddresses,
+        startServer: false,
+      },
+      options.signal ? { signal: options.signal } : {},
+    );
+    const d = r.delivery.total;
+    out.raw = r;
+    out.result = {
+      connections: r.connections.opened,
+      offeredPerSec: r.connections.opened * r.throughput.fireRate,
+      verifiedPerSec: r.throughput.deliveriesPerSec,
+      deliveryText: `${d.delivered.toLocaleString('en-US')} / ${d.expected.toLocaleString('en-US')} (missing ${d.missing}, duplicated ${d.duplicated}, late ${d.late})`,
+      p99Ms: r.latency.broadcast.p99,
+      generatorText: `${r.generator.saturated ? 'SATURATED' : 'ok'} (CPU ${Math.round(r.generator.cpuPercent)}%, lag p99 ${r.generator.eventLoopLagMs.p99.toFixed(1)} ms)`,
+      saturated: r.generator.saturated,
+    };
+    out.bar = {
+      limit: LOAD_BAR_PER_SEC,
+      value: r.throughput.deliveriesPerSec,
+      pass: r.throughput.deliveriesPerSec >= LOAD_BAR_PER_SEC && d.missing === 0 && d.duplicated === 0,
+    };
+    if (r.errors.length) out.notes.push(`load tester errors: ${r.errors.slice(0, 3).join('; ')}`);
+    if (r.generator.saturated) out.notes.push('the load generator saturated: the figure is a floor for the server, a ceiling for the generator');
+  } catch (err) {
+    out.notes.push(`failed: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await server.close();
+  }
+  return out;
+}

@@ -1,0 +1,214 @@
+// Formatting of bench results: a plain table for the terminal and a Markdown table for the README,
+// both pure functions of the result objects.
+import os from 'node:os';
+import type { ServerCaseResult } from './cases/server.ts';
+import type { LoadCaseResult } from './cases/load.ts';
+import type { RedisCaseResult } from './cases/redis.ts';
+import type { FanoutResult, IdleResult } from './measure.ts';
+
+export type CaseResult = ServerCaseResult | LoadCaseResult | RedisCaseResult;
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  os: string;
+  node: string;
+  date: string;
+  quick: boolean;
+}
+
+export function describeMachine(quick: boolean): Machine {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    date: new Date().toISOString(),
+    quick,
+  };
+}
+
+type Row = [string, ...string[]];
+
+const int = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '–' : Math.round(n).toLocaleString('en-US'));
+const ms = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '–' : `${n.toFixed(n < 10 ? 2 : 1)} ms`);
+const x = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '–' : `${n.toFixed(2)}x`);
+const us = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '–' : `${n.toFixed(2)} µs`);
+const kib = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '–' : `${(n / 1024).toFixed(1)} KiB`);
+const pct = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '–' : `${(n * 100).toFixed(0)}%`);
+
+function arrivedCell(f: FanoutResult | undefined): string {
+  if (!f) return '–';
+  const base = `${int(f.received)} / ${int(f.expected)}`;
+  if (f.allArrived) return `${base} (all)`;
+  const parts = [];
+  if (f.missing) parts.push(`${int(f.missing)} missing`);
+  if (f.outOfOrderOrDuplicate) parts.push(`${int(f.outOfOrderOrDuplicate)} dup/out of order`);
+  if (f.posts.failed) parts.push(`${f.posts.failed} POSTs failed`);
+  return `${base} (${parts.join(', ') || 'incomplete'})`;
+}
+
+function clientCell(f: FanoutResult | undefined): string {
+  if (!f) return '–';
+  const elu = Math.max(0, ...f.client.workers.map((w) => w.eventLoopUtilization));
+  const lag = Math.max(0, ...f.client.workers.map((w) => w.lagP99Ms));
+  return `${f.client.valid ? 'ok' : 'INVALID'} (busiest worker ${pct(elu)}, lag p99 ${ms(lag)})`;
+}
+
+/** Rows of a fan-out comparison: one column per target, then optional ratio columns. */
+function fanoutRows(
+  fanout: (FanoutResult | undefined)[],
+  idle: (IdleResult | undefined)[],
+  ratios?: (number | undefined)[],
+): Row[] {
+  const col = <T>(f: (v: T) => string, list: (T | undefined)[]): string[] => list.map((v) => (v === undefined ? '–' : f(v)));
+  const withRatio = (cells: string[], r: number | undefined): string[] => (ratios ? [...cells, x(r)] : cells);
+  const r = ratios ?? [];
+  return [
+    ['connections', ...withRatio(col((f: FanoutResult) => int(f.connections) + (f.connectFailed ? ` (${f.connectFailed} failed)` : ''), fanout), undefined)],
+    ['broadcasts (201)', ...withRatio(col((f: FanoutResult) => `${f.posts.created} / ${f.posts.sent}`, fanout), undefined)],
+    ['deliveries received / expected', ...withRatio(fanout.map(arrivedCell), undefined)],
+    ['offered deliveries/s', ...withRatio(col((f: FanoutResult) => int(f.offeredPerSec), fanout), undefined)],
+    ['achieved deliveries/s', ...withRatio(col((f: FanoutResult) => int(f.achievedPerSec), fanout), r[0])],
+    ['POST-to-receipt p50', ...withRatio(col((f: FanoutResult) => ms(f.latency.p50Ms), fanout), r[1])],
+    ['POST-to-receipt p99', ...withRatio(col((f: FanoutResult) => ms(f.latency.p99Ms), fanout), r[2])],
+    ['POST-to-receipt p99.9 / max', ...withRatio(col((f: FanoutResult) => `${ms(f.latency.p999Ms)} / ${ms(f.latency.maxMs)}`, fanout), undefined)],
+    ['server CPU (share of one core)', ...withRatio(col((f: FanoutResult) => pct(f.server.coreShare), fanout), undefined)],
+    ['server CPU per delivery', ...withRatio(col((f: FanoutResult) => us(f.server.cpuPerDeliveryUs), fanout), r[3])],
+    ['RSS per idle connection', ...withRatio(col((i: IdleResult) => `${kib(i.bytesPerConnection)} (${int(i.connections)} conns)`, idle), r[4])],
+    ['client', ...withRatio(fanout.map(clientCell), undefined)],
+  ];
+}
+
+function renderPlain(header: string[], rows: Row[]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
+  const line = (r: string[]): string => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function renderMarkdown(header: string[], rows: Row[]): string {
+  const esc = (s: string): string => s.replace(/\|/g, '\\|');
+  return [
+    `| ${header.map(esc).join(' | ')} |`,
+    `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+interface Table {
+  title: string;
+  header: string[];
+  rows: Row[];
+  notes: string[];
+}
+
+function serverTable(r: ServerCaseResult): Table {
+  const order = ['baseline', 'ours', 'fastapi'] as const;
+  const names = order.filter((n) => r.fanout.some((f) => f.target === n));
+  const fanout = names.map((n) => r.fanout.find((f) => f.target === n));
+  const idle = names.map((n) => r.idle.find((i) => i.target === n));
+  const label: Record<string, string> = { baseline: 'baseline (bare ws)', ours: 'bugzapp serve', fastapi: 'FastAPI guide' };
+  const hasRatio = r.ratios !== undefined;
+  const header = ['', ...names.map((n) => label[n]!), ...(hasRatio ? ['ours / baseline'] : [])];
+  // ratio column sits last; when fastapi is present it is still ours / baseline
+  const ratioVals = r.ratios
+    ? [r.ratios.achievedPerSec, r.ratios.p50, r.ratios.p99, r.ratios.cpuPerDelivery, r.ratios.bytesPerIdleConnection]
+    : undefined;
+  const rows = fanoutRows(fanout, idle, ratioVals);
+  const notes: string[] = [];
+  if (r.bar) {
+    notes.push(
+      `Bar (issue 2): every event arrives and p99 ours/baseline <= ${r.bar.p99RatioLimit}: ` +
+        `${r.bar.pass ? 'PASS' : 'FAIL'} (ratio ${x(r.bar.p99Ratio)}, all arrived: ${r.bar.allArrived ? 'yes' : 'no'}, client valid: ${r.bar.clientValid ? 'yes' : 'no'})`,
+    );
+  }
+  for (const f of r.fanout) if (!f.client.valid) notes.push(`${f.target}: results INVALID, the client saturated: ${f.client.reasons.join('; ')}`);
+  for (const s of r.skipped) notes.push(`${s.target} ${s.phase} skipped: ${s.reason.split('\n')[0]}`);
+  return {
+    title: `Fan-out: ${int(r.scenario.connections)} connections, ${r.scenario.rate} broadcasts/s, ${r.scenario.broadcasts} broadcasts (+${r.scenario.warmup} warm-up); idle RSS at ${int(r.scenario.idleConnections)} connections`,
+    header,
+    rows,
+    notes,
+  };
+}
+
+function loadTable(r: LoadCaseResult): Table {
+  const rows: Row[] = r.result
+    ? [
+        ['connections', int(r.result.connections)],
+        ['offered deliveries/s', int(r.result.offeredPerSec)],
+        ['verified deliveries/s', int(r.result.verifiedPerSec)],
+        ['delivery', r.result.deliveryText],
+        ['p99', ms(r.result.p99Ms)],
+        ['generator', r.result.generatorText],
+      ]
+    : [];
+  const notes = [...r.notes];
+  if (r.bar) notes.push(`Bar (issue 4): >= ${int(r.bar.limit)} verified deliveries/s: ${r.bar.pass ? 'PASS' : 'FAIL'}`);
+  return { title: `bugzapp load against the baseline: ${int(r.scenario.connections)} connections, ${r.scenario.rate} broadcasts/s`, header: ['', 'bugzapp load'], rows, notes };
+}
+
+function redisTable(r: RedisCaseResult): Table {
+  const names = ['memory', 'redis'] as const;
+  const fanout = names.map((n) => r.fanout.find((f) => f.target === n));
+  const rows = fanoutRows(fanout, [undefined, undefined], r.ratios ? [r.ratios.achievedPerSec, r.ratios.p50, r.ratios.p99, r.ratios.cpuPerDelivery, undefined] : undefined)
+    .filter((row) => row[0] !== 'RSS per idle connection');
+  const redisCpu = r.fanout.find((f) => f.target === 'redis')?.support;
+  if (redisCpu) rows.push(['redis-server CPU (share of one core)', '–', pct(redisCpu.coreShare), ...(r.ratios ? ['–'] : [])]);
+  const notes = [...r.notes];
+  if (r.bar) {
+    notes.push(
+      `Bar (issue 5): two instances on Redis deliver >= ${pct(r.bar.limit)} of one in-memory instance: ${r.bar.pass ? 'PASS' : 'FAIL'} (${pct(r.bar.ratio)})`,
+    );
+  }
+  for (const s of r.skipped) notes.push(`${s.target} skipped: ${s.reason.split('\n')[0]}`);
+  return {
+    title: `Redis: two \`serve --redis\` instances vs one in-memory, ${int(r.scenario.connections)} connections, ${r.scenario.rate} broadcasts/s`,
+    header: ['', 'one instance, in-memory', 'two instances, Redis', ...(r.ratios ? ['redis / memory'] : [])],
+    rows,
+    notes,
+  };
+}
+
+function tableOf(r: CaseResult): Table {
+  switch (r.case) {
+    case 'server':
+      return serverTable(r);
+    case 'load':
+      return loadTable(r);
+    case 'redis':
+      return redisTable(r);
+  }
+}
+
+function machineLine(m: Machine): string {
+  return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}, ${m.date}${m.quick ? ' (--quick)' : ''}`;
+}
+
+export function formatPlain(results: CaseResult[], machine: Machine): string {
+  const out = [`Machine: ${machineLine(machine)}`, ''];
+  for (const r of results) {
+    const t = tableOf(r);
+    out.push(t.title, '');
+    if (t.rows.length) out.push(renderPlain(t.header, t.rows), '');
+    for (const n of t.notes) out.push(`* ${n}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+export function formatMarkdown(results: CaseResult[], machine: Machine): string {
+  const out = [`Measured with \`npm run bench\` on ${machineLine(machine)}.`, ''];
+  for (const r of results) {
+    const t = tableOf(r);
+    out.push(`**${t.title}**`, '');
+    if (t.rows.length) out.push(renderMarkdown(t.header, t.rows), '');
+    for (const n of t.notes) out.push(`- ${n}`);
+    out.push('');
+  }
+  return out.join('\n');
+}

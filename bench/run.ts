@@ -1,0 +1,155 @@
+// `npm run bench [-- --quick] [--case server,load,redis]`: runs the benchmark cases, prints a table,
+// writes bench/results/latest.json and latest.md (the Markdown table for the README).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEV_SECRET } from '../src/protocol/index.ts';
+import { loopbackSources } from './client-pool.ts';
+import { runServerCase, type TargetName } from './cases/server.ts';
+import { runLoadCase } from './cases/load.ts';
+import { runRedisCase } from './cases/redis.ts';
+import { describeMachine, formatMarkdown, formatPlain, type CaseResult } from './report.ts';
+
+const CASES = ['server', 'load', 'redis'] as const;
+type CaseName = (typeof CASES)[number];
+const TARGETS: readonly TargetName[] = ['baseline', 'ours', 'fastapi'];
+
+const HELP = `Usage: npm run bench -- [options]
+
+  --quick                 a short run (1,000 connections, 4 s) to check the harness
+  --case <names>          comma-separated, repeatable: server (default), load, redis, all
+  --targets <names>       server case targets: baseline,ours[,fastapi] (default baseline,ours,fastapi)
+  --connections <n>       receiving connections (default 4000)
+  --rate <n>              broadcasts per second (default 20; load case 40)
+  --duration <s>          seconds of measured broadcasts (default 12)
+  --idle-connections <n>  connections for RSS per idle connection (default 10000; 0 skips)
+  --workers <n>           client worker threads (default 2)
+  --sources <n>           loopback source addresses 127.0.0.2.. rotated over connections (default 8)
+  --out <dir>             results directory (default bench/results)
+  -h, --help
+
+Examples:
+  npm run bench -- --quick
+  npm run bench -- --case server --targets baseline,ours
+  npm run bench -- --case load,redis
+`;
+
+function positiveInt(name: string, raw: string | undefined, fallback: number, min = 1): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected an integer >= ${min}, got "${raw}"`);
+  return n;
+}
+
+function listOf<T extends string>(name: string, raw: string[] | undefined, allowed: readonly T[], fallback: T[]): T[] {
+  if (!raw || raw.length === 0) return fallback;
+  const names = raw.flatMap((r) => r.split(',')).map((s) => s.trim()).filter(Boolean);
+  if (names.includes('all')) return [...allowed];
+  for (const n of names) if (!(allowed as readonly string[]).includes(n)) throw new Error(`--${name}: unknown "${n}" (expected ${allowed.join(', ')})`);
+  return [...new Set(names)] as T[];
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      case: { type: 'string', multiple: true },
+      targets: { type: 'string', multiple: true },
+      connections: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      'idle-connections': { type: 'string' },
+      workers: { type: 'string' },
+      sources: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const quick = values.quick;
+  const cases = listOf('case', values.case, CASES, ['server']);
+  const targets = listOf('targets', values.targets, TARGETS, ['baseline', 'ours', 'fastapi']);
+  const connections = positiveInt('connections', values.connections, quick ? 1000 : 4000);
+  const durationS = positiveInt('duration', values.duration, quick ? 4 : 12);
+  const idleConnections = positiveInt('idle-connections', values['idle-connections'], quick ? 2000 : 10_000, 0);
+  const workers = positiveInt('workers', values.workers, 2);
+  const sources = positiveInt('sources', values.sources, 8, 0);
+  const outDir = resolve(values.out ?? fileURLToPath(new URL('./results/', import.meta.url)));
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('stopping after the current measurement (Ctrl-C again to quit now)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const common = {
+    secret: process.env.BUGZAPP_JWT_SECRET ?? DEV_SECRET,
+    workers,
+    localAddresses: sources > 0 ? loopbackSources(sources) : [],
+    signal: controller.signal,
+    log: (line: string) => process.stderr.write(`[bench] ${line}\n`),
+  };
+  const results: CaseResult[] = [];
+  for (const c of cases) {
+    if (controller.signal.aborted) break;
+    switch (c) {
+      case 'server': {
+        const rate = positiveInt('rate', values.rate, 20);
+        results.push(
+          await runServerCase({
+            ...common,
+            targets,
+            connections,
+            rate,
+            count: rate * durationS,
+            warmup: rate,
+            drainTimeoutMs: 15_000,
+            idleConnections,
+            idleSettleMs: quick ? 500 : 2000,
+          }),
+        );
+        break;
+      }
+      case 'load': {
+        const rate = positiveInt('rate', values.rate, 40);
+        results.push(
+          await runLoadCase({ ...common, connections, rate, durationMs: durationS * 1000, drainTimeoutMs: 15_000 }),
+        );
+        break;
+      }
+      case 'redis': {
+        const rate = positiveInt('rate', values.rate, 20);
+        results.push(
+          await runRedisCase({ ...common, connections, rate, count: rate * durationS, warmup: rate, drainTimeoutMs: 15_000 }),
+        );
+        break;
+      }
+    }
+  }
+  const machine = describeMachine(quick);
+  const plain = formatPlain(results, machine);
+  const markdown = formatMarkdown(results, machine);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify({ machine, results }, null, 2)}\n`);
+  writeFileSync(join(outDir, 'latest.md'), markdown);
+  process.stdout.write(`\n${plain}\nMarkdown for the README (also in ${join(outDir, 'latest.md')}):\n\n${markdown}`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(2);
+  },
+);
