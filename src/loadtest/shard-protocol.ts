@@ -1,0 +1,98 @@
+// Messages between runLoadTest (main thread) and a shard of simulated connections, which runs either
+// in the main thread or in a worker thread. Compact on purpose: summaries, never a message per receipt.
+// Erasable TypeScript only (no enums, no parameter properties): workers load it with Node's type stripping.
+
+/** Event kinds as small integers, indexing per-type arrays. */
+export const T_BUG_REPORT = 0;
+export const T_COMMENT = 1;
+export const T_NOTIFICATION = 2;
+export const TYPE_NAMES = ['bug_report', 'comment', 'notification'] as const;
+
+export interface ShardConnSpec {
+  /** Label for reports, e.g. `u12#1`. */
+  label: string;
+  userId: string;
+  /** ws://host:port/ws (no query). */
+  wsUrl: string;
+  token: string;
+  localAddress: string;
+}
+
+export interface ShardInit {
+  shardId: number;
+  conns: ShardConnSpec[];
+  /** Connections per second for this shard. */
+  connectRate: number;
+  connectTimeoutMs: number;
+  progressIntervalMs: number;
+  /** Marker that opens and closes a nonce in titles and bodies, e.g. `~`. */
+  nonceMark: string;
+  /** Prefix of this run's nonces, so events of other runs never match. */
+  runTag: string;
+}
+
+export type ToShard =
+  | { t: 'connect' }
+  /** An event about to be fired: registered before the POST is sent, so no receipt can beat it. */
+  | { t: 'event'; idx: number; key: string; type: number; target: string | null; sentAt: number; registeredAt: number }
+  /** The POST's outcome. `alias` is the (type, action, id) key for servers that drop our nonce. */
+  | { t: 'ack'; idx: number; ok: boolean; respondedAt: number; alias?: string }
+  /** Whether reconnects may resume with `since` (the server has seq and resume). */
+  | { t: 'resume'; supported: boolean }
+  | { t: 'drainEnd'; at: number }
+  | { t: 'finish' };
+
+export interface ShardProgress {
+  opened: number;
+  connectErrors: number;
+  /** Attempts settled (opened or failed). */
+  settled: number;
+  reconnects: number;
+  dropped: number;
+  /** Eligible (event, connection) pairs of acknowledged events. */
+  expected: number;
+  /** Pairs received before the drain ended. */
+  delivered: number;
+  duplicated: number;
+  misrouted: number;
+  frames: number;
+  /** All-receipt latency histogram so far, encoded. */
+  latency: string;
+  lagMs: { p50: number; p99: number; max: number };
+  /** Event-loop utilisation of this thread since start, 0..1. */
+  elu: number;
+}
+
+export interface ShardOffender {
+  idx: number;
+  kind: 'missing' | 'duplicated' | 'misrouted' | 'outOfOrder' | 'late';
+  count: number;
+  conns: string[];
+}
+
+export interface ShardFinal extends ShardProgress {
+  /** Per event, 6 ints: expected, delivered, missing, duplicated, misrouted, late. */
+  perEvent: Int32Array;
+  /** Per event: earliest and latest first receipt at an eligible connection (0 = none). */
+  firstMin: Float64Array;
+  firstMax: Float64Array;
+  /** Per type (bug_report, comment, notification). */
+  outOfOrder: number[];
+  unmatched: number[];
+  offenders: ShardOffender[];
+  broadcast: string;
+  notification: string;
+  connect: string;
+  errorSamples: string[];
+  localAddresses: string[];
+  /** Whether any connection saw a seq / a cursor / a rate_limit in connection_established. */
+  sawSeq: boolean;
+}
+
+export type FromShard =
+  | { t: 'progress'; p: ShardProgress }
+  | { t: 'connectDone'; p: ShardProgress }
+  | { t: 'final'; f: ShardFinal }
+  | { t: 'fatal'; message: string };
+
+export const PER_EVENT_FIELDS = 6;

@@ -1,0 +1,552 @@
+// One shard of simulated connections and its half of the delivery ledger: receipts are counted per
+// (event, connection) in typed arrays, latencies go into local HDR histograms, and only summaries leave.
+// Runs in the main thread or in a worker (shard-worker.ts). Erasable TypeScript only (type stripping).
+import WebSocket from 'ws';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { createHistogram, encodeHistogram, recordMs, type Histogram } from './histogram.ts';
+import { compareSeq } from './seq-order.ts';
+import {
+  PER_EVENT_FIELDS,
+  T_BUG_REPORT,
+  T_COMMENT,
+  T_NOTIFICATION,
+  type FromShard,
+  type ShardFinal,
+  type ShardInit,
+  type ShardOffender,
+  type ShardProgress,
+  type ToShard,
+} from './shard-protocol.ts';
+
+/** Absolute time in ms that compares across threads. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+interface LedgerEvent {
+  type: number;
+  target: string | null;
+  sentAt: number;
+  registeredAt: number;
+  acked: boolean;
+  ok: boolean;
+  respondedAt: number;
+  /** Receipts per local connection, saturating at 255. */
+  counts: Uint8Array;
+  /** Connections whose first receipt came after the drain ended. */
+  late: Uint8Array | undefined;
+  firstMin: number;
+  firstMax: number;
+  expectedLive: number;
+}
+
+interface PendingReceipt {
+  c: number;
+  at: number;
+  key: string;
+  done: boolean;
+}
+
+const MAX_PENDING = 200_000;
+const MAX_SAMPLES = 3;
+const MAX_OFFENDING_EVENTS = 100;
+
+export class Shard {
+  private readonly init: ShardInit;
+  private readonly send: (msg: FromShard) => void;
+  private readonly n: number;
+  private readonly sockets: (WebSocket | undefined)[];
+  private readonly startedAt: Float64Array;
+  private readonly establishedAt: Float64Array;
+  private readonly closedAt: Float64Array;
+  private readonly lastSeq: (string | undefined)[];
+  private readonly closing: Uint8Array;
+  private readonly events: LedgerEvent[] = [];
+  private readonly keyToIdx = new Map<string, number>();
+  /** Receipts whose key is not known yet, listed under their key and their (type, action, id) alias. */
+  private readonly pending = new Map<string, PendingReceipt[]>();
+  private pendingCount = 0;
+  private readonly hBroadcast: Histogram = createHistogram();
+  private readonly hNotification: Histogram = createHistogram();
+  private readonly hAll: Histogram = createHistogram();
+  private readonly hConnect: Histogram = createHistogram();
+  private readonly outOfOrder = [0, 0, 0];
+  private readonly unmatched = [0, 0, 0];
+  private readonly oooSamples: ShardOffender[] = [];
+  private readonly errorSamples: string[] = [];
+  private readonly lag: ReturnType<typeof monitorEventLoopDelay>;
+  private readonly eluStart = performance.eventLoopUtilization();
+  private opened = 0;
+  private connectErrors = 0;
+  private settled = 0;
+  private reconnects = 0;
+  private dropped = 0;
+  private delivered = 0;
+  private duplicated = 0;
+  private misrouted = 0;
+  private frames = 0;
+  private sawSeq = false;
+  private drainEndedAt = 0;
+  private resumeSupported = false;
+  private finished = false;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private progressTimer: NodeJS.Timeout | undefined;
+  private connectDoneSent = false;
+
+  constructor(init: ShardInit, send: (msg: FromShard) => void) {
+    this.init = init;
+    this.send = send;
+    this.n = init.conns.length;
+    this.sockets = new Array<WebSocket | undefined>(this.n);
+    this.startedAt = new Float64Array(this.n);
+    this.establishedAt = new Float64Array(this.n);
+    this.closedAt = new Float64Array(this.n);
+    this.lastSeq = new Array<string | undefined>(this.n);
+    this.closing = new Uint8Array(this.n);
+    this.lag = monitorEventLoopDelay({ resolution: 10 });
+    this.lag.enable();
+    this.progressTimer = setInterval(() => this.send({ t: 'progress', p: this.progress() }), init.progressIntervalMs);
+    this.progressTimer.unref?.();
+  }
+
+  handle(msg: ToShard): void {
+    switch (msg.t) {
+      case 'connect':
+        this.startConnecting();
+        break;
+      case 'event':
+        this.register(msg.idx, msg.key, msg.type, msg.target, msg.sentAt, msg.registeredAt);
+        break;
+      case 'ack':
+        this.ack(msg.idx, msg.ok, msg.respondedAt, msg.alias);
+        break;
+      case 'resume':
+        this.resumeSupported = msg.supported;
+        break;
+      case 'drainEnd':
+        this.drainEndedAt = msg.at;
+        break;
+      case 'finish':
+        void this.finish();
+        break;
+    }
+  }
+
+  // ---- connections ---------------------------------------------------------------------------
+
+  private startConnecting(): void {
+    const begin = now();
+    let next = 0;
+    const perMs = this.init.connectRate / 1000;
+    const tick = (): void => {
+      const due = Math.min(this.n, Math.floor((now() - begin) * perMs) + 1);
+      // bounded burst: never more than 256 handshakes in flight from one shard
+      while (next < due && next - this.settled < 256) this.open(next++, undefined);
+      if (next >= this.n) {
+        clearInterval(this.connectTimer);
+        this.connectTimer = undefined;
+      }
+    };
+    this.connectTimer = setInterval(tick, 5);
+    tick();
+    const deadline = setTimeout(() => {
+      // handshakes still open at the deadline are failures
+      for (let c = 0; c < this.n; c++) {
+        if (this.establishedAt[c] === 0 && this.closedAt[c] === 0) this.fail(c, 'connect timeout');
+      }
+      this.maybeConnectDone();
+    }, this.init.connectTimeoutMs);
+    deadline.unref?.();
+    if (this.n === 0) this.maybeConnectDone();
+  }
+
+  private open(c: number, since: string | undefined): void {
+    const spec = this.init.conns[c]!;
+    const url = `${spec.wsUrl}?token=${encodeURIComponent(spec.token)}${since !== undefined ? `&since=${encodeURIComponent(since)}` : ''}`;
+    if (since === undefined) this.startedAt[c] = now();
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url, {
+        localAddress: spec.localAddress,
+        perMessageDeflate: false,
+        skipUTF8Validation: true,
+        handshakeTimeout: this.init.connectTimeoutMs,
+        maxPayload: 64 * 1024 * 1024,
+      });
+    } catch (err) {
+      this.fail(c, (err as Error).message);
+      return;
+    }
+    this.sockets[c] = ws;
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) this.onFrame(c, data as Buffer);
+    });
+    ws.on('error', (err) => {
+      if (this.establishedAt[c] === 0) this.fail(c, err.message);
+    });
+    ws.on('close', () => this.onClose(c, ws));
+  }
+
+  private fail(c: number, message: string): void {
+    if (this.closedAt[c] !== 0 || this.establishedAt[c] !== 0) return;
+    this.closedAt[c] = now();
+    this.connectErrors++;
+    this.settled++;
+    if (this.errorSamples.length < 5) this.errorSamples.push(`${this.init.conns[c]!.label}: ${message}`);
+    const ws = this.sockets[c];
+    this.sockets[c] = undefined;
+    ws?.terminate();
+    this.maybeConnectDone();
+  }
+
+  private onClose(c: number, ws: WebSocket): void {
+    if (this.sockets[c] !== ws) return;
+    this.sockets[c] = undefined;
+    if (this.establishedAt[c] === 0) {
+      this.fail(c, 'closed before connection_established');
+      return;
+    }
+    if (this.closing[c] === 1 || this.finished) return;
+    const since = this.lastSeq[c];
+    if (this.resumeSupported && since !== undefined && this.reconnects < this.n * 4) {
+      // resume keeps the connection eligible: the server owes it every event after `since`
+      this.reconnects++;
+      this.open(c, since);
+      return;
+    }
+    this.dropped++;
+    this.closedAt[c] = now();
+  }
+
+  private maybeConnectDone(): void {
+    if (this.connectDoneSent || this.settled < this.n) return;
+    this.connectDoneSent = true;
+    this.send({ t: 'connectDone', p: this.progress() });
+  }
+
+  // ---- receipts ------------------------------------------------------------------------------
+
+  private onFrame(c: number, data: Buffer): void {
+    const at = now();
+    this.frames++;
+    let msg: { type?: unknown; action?: unknown; payload?: unknown; seq?: unknown };
+    try {
+      msg = JSON.parse(data.toString('utf8')) as typeof msg;
+    } catch {
+      return;
+    }
+    if (msg === null || typeof msg !== 'object') return;
+    const type = msg.type;
+    let t: number;
+    let key: string;
+    let alias: string | undefined;
+    const payload = (msg.payload ?? {}) as Record<string, unknown>;
+    if (type === 'bug_report' || type === 'comment') {
+      t = type === 'bug_report' ? T_BUG_REPORT : T_COMMENT;
+      const text = type === 'bug_report' ? payload.title : payload.body;
+      const nonce = this.nonceOf(text);
+      alias = `${type}:${String(msg.action)}:#${String(payload.id)}`;
+      key = nonce !== undefined ? `${type}:${String(msg.action)}:${nonce}` : alias;
+    } else if (type === 'notification') {
+      t = T_NOTIFICATION;
+      const nonce = this.nonceOf(payload.message);
+      key = nonce !== undefined ? `notification:${nonce}` : `notification:#${String(payload.bug_report_id)}`;
+    } else {
+      if (type === 'connection_established' && this.establishedAt[c] === 0) this.onEstablished(c, at);
+      return;
+    }
+    const seq = typeof msg.seq === 'string' ? msg.seq : typeof msg.seq === 'number' ? String(msg.seq) : undefined;
+    if (seq !== undefined) {
+      this.sawSeq = true;
+      const last = this.lastSeq[c];
+      if (last !== undefined && compareSeq(seq, last) < 0) {
+        this.outOfOrder[t]!++;
+        const idx = this.keyToIdx.get(key);
+        if (idx !== undefined && this.oooSamples.length < MAX_OFFENDING_EVENTS) {
+          this.oooSamples.push({ idx, kind: 'outOfOrder', count: 1, conns: [this.init.conns[c]!.label] });
+        }
+      } else {
+        this.lastSeq[c] = seq;
+      }
+    }
+    let idx = this.keyToIdx.get(key);
+    if (idx === undefined && alias !== undefined) idx = this.keyToIdx.get(alias);
+    if (idx === undefined) {
+      if (this.pendingCount < MAX_PENDING) {
+        const r: PendingReceipt = { c, at, key, done: false };
+        this.queue(key, r);
+        if (alias !== undefined && alias !== key) this.queue(alias, r);
+        this.pendingCount++;
+      } else {
+        this.unmatched[t]!++;
+      }
+      return;
+    }
+    this.record(idx, c, at);
+  }
+
+  private onEstablished(c: number, at: number): void {
+    this.establishedAt[c] = at;
+    this.closedAt[c] = 0;
+    this.opened++;
+    this.settled++;
+    recordMs(this.hConnect, at - this.startedAt[c]!);
+    this.maybeConnectDone();
+  }
+
+  private nonceOf(text: unknown): string | undefined {
+    if (typeof text !== 'string') return undefined;
+    const mark = this.init.nonceMark;
+    const start = text.indexOf(mark + this.init.runTag);
+    if (start < 0) return undefined;
+    const end = text.indexOf(mark, start + mark.length);
+    if (end < 0) return undefined;
+    return text.slice(start + mark.length, end);
+  }
+
+  private isEligibleAtReceipt(ev: LedgerEvent, c: number): boolean {
+    const est = this.establishedAt[c]!;
+    if (est === 0 || est > ev.registeredAt) return false;
+    return ev.type !== T_NOTIFICATION || this.init.conns[c]!.userId === ev.target;
+  }
+
+  private record(idx: number, c: number, at: number): void {
+    const ev = this.events[idx]!;
+    const n = ev.counts[c]!;
+    ev.counts[c] = n === 255 ? 255 : n + 1;
+    const eligible = this.isEligibleAtReceipt(ev, c);
+    if (n > 0) {
+      if (eligible) this.duplicated++;
+      return;
+    }
+    if (!eligible) {
+      if (ev.type === T_NOTIFICATION && this.init.conns[c]!.userId !== ev.target) this.misrouted++;
+      return;
+    }
+    if (this.drainEndedAt !== 0 && at > this.drainEndedAt) {
+      ev.late ??= new Uint8Array(this.n);
+      ev.late[c] = 1;
+      return;
+    }
+    this.delivered++;
+    const latency = at - ev.sentAt;
+    recordMs(ev.type === T_NOTIFICATION ? this.hNotification : this.hBroadcast, latency);
+    recordMs(this.hAll, latency);
+    if (ev.firstMin === 0 || at < ev.firstMin) ev.firstMin = at;
+    if (at > ev.firstMax) ev.firstMax = at;
+  }
+
+  private register(idx: number, key: string, type: number, target: string | null, sentAt: number, registeredAt: number): void {
+    this.events[idx] = {
+      type,
+      target,
+      sentAt,
+      registeredAt,
+      acked: false,
+      ok: false,
+      respondedAt: 0,
+      counts: new Uint8Array(this.n),
+      late: undefined,
+      firstMin: 0,
+      firstMax: 0,
+      expectedLive: 0,
+    };
+    this.bind(key, idx);
+  }
+
+  private queue(key: string, r: PendingReceipt): void {
+    const list = this.pending.get(key);
+    if (list) list.push(r);
+    else this.pending.set(key, [r]);
+  }
+
+  /** Maps `key` to the event and replays receipts that arrived before the key was known. */
+  private bind(key: string, idx: number): void {
+    if (!this.keyToIdx.has(key)) this.keyToIdx.set(key, idx);
+    const list = this.pending.get(key);
+    if (!list) return;
+    this.pending.delete(key);
+    for (const r of list) {
+      if (r.done) continue;
+      r.done = true;
+      this.pendingCount--;
+      this.record(idx, r.c, r.at);
+    }
+  }
+
+  private ack(idx: number, ok: boolean, respondedAt: number, alias: string | undefined): void {
+    const ev = this.events[idx];
+    if (!ev) return;
+    ev.acked = true;
+    ev.ok = ok;
+    ev.respondedAt = respondedAt;
+    if (!ok) return;
+    if (alias !== undefined) this.bind(alias, idx);
+    let expected = 0;
+    for (let c = 0; c < this.n; c++) if (this.isEligible(ev, c)) expected++;
+    ev.expectedLive = expected;
+  }
+
+  /** Who must receive `ev`: open before it was fired, not lost (without resume) before it was answered. */
+  private isEligible(ev: LedgerEvent, c: number): boolean {
+    const est = this.establishedAt[c]!;
+    if (est === 0 || est > ev.registeredAt) return false;
+    const closed = this.closedAt[c]!;
+    if (closed !== 0 && closed < ev.respondedAt) return false;
+    return ev.type !== T_NOTIFICATION || this.init.conns[c]!.userId === ev.target;
+  }
+
+  // ---- summaries -----------------------------------------------------------------------------
+
+  private progress(): ShardProgress {
+    let expected = 0;
+    for (const ev of this.events) if (ev && ev.ok) expected += ev.expectedLive;
+    const elu = performance.eventLoopUtilization(this.eluStart);
+    return {
+      opened: this.opened,
+      connectErrors: this.connectErrors,
+      settled: this.settled,
+      reconnects: this.reconnects,
+      dropped: this.dropped,
+      expected,
+      delivered: this.delivered,
+      duplicated: this.duplicated,
+      misrouted: this.misrouted,
+      frames: this.frames,
+      latency: encodeHistogram(this.hAll),
+      lagMs: {
+        p50: this.lag.count > 0 ? this.lag.percentile(50) / 1e6 : 0,
+        p99: this.lag.count > 0 ? this.lag.percentile(99) / 1e6 : 0,
+        max: this.lag.count > 0 ? this.lag.max / 1e6 : 0,
+      },
+      elu: elu.utilization,
+    };
+  }
+
+  private async finish(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.connectTimer) clearInterval(this.connectTimer);
+    if (this.progressTimer) clearInterval(this.progressTimer);
+    const final = this.summarize();
+    await this.closeAll();
+    this.lag.disable();
+    this.send({ t: 'final', f: final });
+  }
+
+  private summarize(): ShardFinal {
+    const nEv = this.events.length;
+    const perEvent = new Int32Array(nEv * PER_EVENT_FIELDS);
+    const firstMin = new Float64Array(nEv);
+    const firstMax = new Float64Array(nEv);
+    const offenders: ShardOffender[] = [...this.oooSamples];
+    let offendingEvents = 0;
+    for (let i = 0; i < nEv; i++) {
+      const ev = this.events[i];
+      if (!ev || !ev.ok) continue;
+      let expected = 0;
+      let delivered = 0;
+      let missing = 0;
+      let duplicated = 0;
+      let misrouted = 0;
+      let late = 0;
+      const samples: Record<'missing' | 'duplicated' | 'misrouted' | 'late', string[]> = {
+        missing: [],
+        duplicated: [],
+        misrouted: [],
+        late: [],
+      };
+      for (let c = 0; c < this.n; c++) {
+        const count = ev.counts[c]!;
+        const label = this.init.conns[c]!.label;
+        if (ev.type === T_NOTIFICATION && count > 0 && this.init.conns[c]!.userId !== ev.target) {
+          misrouted += count;
+          if (samples.misrouted.length < MAX_SAMPLES) samples.misrouted.push(label);
+          continue;
+        }
+        if (!this.isEligible(ev, c)) continue;
+        expected++;
+        if (count === 0) {
+          missing++;
+          if (samples.missing.length < MAX_SAMPLES) samples.missing.push(label);
+          continue;
+        }
+        if (ev.late !== undefined && ev.late[c] === 1) {
+          late++;
+          if (samples.late.length < MAX_SAMPLES) samples.late.push(label);
+        } else delivered++;
+        if (count > 1) {
+          duplicated += count - 1;
+          if (samples.duplicated.length < MAX_SAMPLES) samples.duplicated.push(label);
+        }
+      }
+      const o = i * PER_EVENT_FIELDS;
+      perEvent[o] = expected;
+      perEvent[o + 1] = delivered;
+      perEvent[o + 2] = missing;
+      perEvent[o + 3] = duplicated;
+      perEvent[o + 4] = misrouted;
+      perEvent[o + 5] = late;
+      firstMin[i] = ev.firstMin;
+      firstMax[i] = ev.firstMax;
+      if ((missing || duplicated || misrouted || late) && offendingEvents < MAX_OFFENDING_EVENTS) {
+        offendingEvents++;
+        if (missing) offenders.push({ idx: i, kind: 'missing', count: missing, conns: samples.missing });
+        if (duplicated) offenders.push({ idx: i, kind: 'duplicated', count: duplicated, conns: samples.duplicated });
+        if (misrouted) offenders.push({ idx: i, kind: 'misrouted', count: misrouted, conns: samples.misrouted });
+        if (late) offenders.push({ idx: i, kind: 'late', count: late, conns: samples.late });
+      }
+    }
+    // receipts whose key never matched a fired event (aliases are second names of the same receipt)
+    for (const [key, list] of this.pending) {
+      const t = key.startsWith('bug_report') ? T_BUG_REPORT : key.startsWith('comment') ? T_COMMENT : T_NOTIFICATION;
+      for (const r of list) {
+        if (r.done || r.key !== key) continue;
+        r.done = true;
+        this.unmatched[t]!++;
+      }
+    }
+    const used = new Set<string>();
+    for (let c = 0; c < this.n; c++) if (this.startedAt[c] !== 0) used.add(this.init.conns[c]!.localAddress);
+    return {
+      ...this.progress(),
+      perEvent,
+      firstMin,
+      firstMax,
+      outOfOrder: [...this.outOfOrder],
+      unmatched: [...this.unmatched],
+      offenders,
+      broadcast: encodeHistogram(this.hBroadcast),
+      notification: encodeHistogram(this.hNotification),
+      connect: encodeHistogram(this.hConnect),
+      errorSamples: [...this.errorSamples],
+      localAddresses: [...used],
+      sawSeq: this.sawSeq,
+    };
+  }
+
+  private async closeAll(): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (let c = 0; c < this.n; c++) {
+      const ws = this.sockets[c];
+      if (!ws) continue;
+      this.closing[c] = 1;
+      if (ws.readyState === WebSocket.CLOSED) continue;
+      waits.push(
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            ws.terminate();
+            resolve();
+          }, 2000);
+          ws.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }),
+      );
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      else ws.close(1000);
+    }
+    await Promise.all(waits);
+  }
+}
