@@ -1,0 +1,335 @@
+// The protocol client against the real reference server, the guide-like server and small test servers.
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { WebSocketServer } from 'ws';
+import {
+  backoffCeiling,
+  computeBackoff,
+  createClient,
+  createRestClient,
+  guessSeqOrder,
+  resolveWsUrl,
+  type BugzappClient,
+  type BugzappClientOptions,
+  type ClientState,
+} from '../../src/client/index.ts';
+import { AuthError, ClientError, HttpStatusError } from '../../src/errors.ts';
+import { encode, mintTokenSync, type LoggedEvent } from '../../src/protocol/index.ts';
+import { startGuideServer } from '../../fixtures/servers/guide-server.ts';
+import { startTestServer, TEST_SECRET } from '../helpers/server.ts';
+import { startDropProxy } from './drop-proxy.ts';
+import { until, waitForEvent } from './wait.ts';
+
+function tokenFor(user: string | number, secret = TEST_SECRET): () => string {
+  return () => mintTokenSync({ userId: user, secret });
+}
+
+function client(options: BugzappClientOptions): BugzappClient {
+  const c = createClient({ backoffBaseMs: 5, backoffCapMs: 50, ...options });
+  onTestFinished(() => c.close());
+  return c;
+}
+
+/** Records every delivered event and every state of a client. */
+function record(c: BugzappClient): { events: LoggedEvent[]; states: ClientState[] } {
+  const events: LoggedEvent[] = [];
+  const states: ClientState[] = [];
+  c.on('event', (e) => events.push(e));
+  c.on('state', (s) => states.push(s));
+  return { events, states };
+}
+
+function rest(url: string, user = 'reporter-1', secret = TEST_SECRET) {
+  const r = createRestClient({ url, tokenProvider: tokenFor(user, secret) });
+  onTestFinished(() => r.close());
+  return r;
+}
+
+async function freePort(): Promise<number> {
+  const srv = createNetServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+describe('backoff and helpers', () => {
+  it('doubles the ceiling per retry up to the cap, with full jitter', () => {
+    expect([1, 2, 3, 4, 5].map((a) => backoffCeiling(a))).toEqual([1000, 2000, 4000, 8000, 16000]);
+    expect(backoffCeiling(10, { baseMs: 1000, capMs: 30_000 })).toBe(30_000);
+    expect(computeBackoff(3, { baseMs: 100 }, () => 0)).toBe(0);
+    expect(computeBackoff(3, { baseMs: 100 }, () => 0.5)).toBe(200);
+    expect(computeBackoff(3, { baseMs: 100 }, () => 0.999)).toBeLessThan(400);
+  });
+
+  it('builds the WebSocket URL from http, ws and full URLs', () => {
+    expect(resolveWsUrl('http://127.0.0.1:8000')).toBe('ws://127.0.0.1:8000/ws');
+    expect(resolveWsUrl('https://example.test/api/')).toBe('wss://example.test/api/ws');
+    expect(resolveWsUrl('ws://127.0.0.1:9/ws?token=x')).toBe('ws://127.0.0.1:9/ws');
+  });
+
+  it('orders seqs only when their shape makes it evident', () => {
+    expect(guessSeqOrder('0a0b0c0d-9', '0a0b0c0d-10')).toBeLessThan(0);
+    expect(guessSeqOrder('1700000000001-0', '1700000000000-5')).toBeGreaterThan(0);
+    expect(guessSeqOrder('12', '9')).toBeGreaterThan(0);
+    expect(guessSeqOrder('aaaaaaaa-5', 'bbbbbbbb-1')).toBeUndefined();
+    expect(guessSeqOrder('opaque', 'other')).toBeUndefined();
+  });
+});
+
+describe('client against the reference server', () => {
+  it('connects, reports connection details and delivers events as emitter and iterator', async () => {
+    const server = await startTestServer();
+    const c = client({ url: server.url, tokenProvider: tokenFor(42) });
+    const { events } = record(c);
+    const iter = c.events();
+    const info = await c.connect();
+    expect(info.userId).toBe('42');
+    expect(info.connectionId).toEqual(expect.any(String));
+    expect(info.cursor).toEqual(expect.any(String));
+    expect(c.rateLimit).toEqual({ max: 10, window_ms: 1000 });
+
+    const created = await rest(server.url).createBugReport({ title: 'Crash on login', assignee_id: '42' });
+    await until(c, 'event', () => events.length >= 2);
+    expect(events.map((e) => e.type).sort()).toEqual(['bug_report', 'notification']);
+    const first = await iter.next();
+    expect(first.done).toBe(false);
+    expect(first.value!.receivedAt).toEqual(expect.any(Number));
+    expect([first.value!.event.type]).toContain(events[0]!.type);
+    expect(c.lastSeq).toBe(events[1]!.seq);
+    expect(events.find((e) => e.type === 'bug_report')!.payload).toMatchObject({ id: created.id });
+
+    expect(c.send({ type: 'ping' })).toBe(true);
+    await waitForEvent(c, 'message', (m: { type: string }) => m.type === 'pong');
+    await c.close();
+    expect(c.state.state).toBe('closed');
+    // the iterator drains what was queued, then ends
+    const rest2: string[] = [];
+    for await (const r of iter) rest2.push(r.event.type);
+    expect(rest2).toEqual([events[1]!.type]);
+  });
+
+  it('resumes after drops with since: every event exactly once, in order, replay counted', async () => {
+    const server = await startTestServer();
+    const proxy = await startDropProxy(server.url);
+    const c = client({ url: proxy.url, tokenProvider: tokenFor(7), maxRetries: 0 });
+    const { events } = record(c);
+    const resumed: number[] = [];
+    c.on('resumed', (r) => resumed.push(r.replayed));
+    await c.connect();
+    const api = rest(server.url);
+    let fired = 0;
+    for (let round = 0; round < 3; round++) {
+      await api.createBugReport({ title: `live ${round}` });
+      fired++;
+      const down = waitForEvent(c, 'state', (s: ClientState) => s.state === 'reconnecting');
+      const back = waitForEvent(c, 'connected');
+      expect(proxy.dropAll()).toBeGreaterThan(0);
+      await down;
+      // fired while the client is disconnected (or reconnecting): must come back by replay
+      await api.createBugReport({ title: `missed ${round}a`, assignee_id: '7' });
+      await api.createBugReport({ title: `missed ${round}b` });
+      fired += 2;
+      await back;
+    }
+    // bug_report for each create, plus one notification per `a` report
+    await until(c, 'event', () => events.length >= fired + 3);
+    const seqNums = events.map((e) => Number(e.seq!.split('-')[1]));
+    expect(new Set(events.map((e) => e.seq)).size).toBe(events.length);
+    expect(seqNums).toEqual([...seqNums].sort((a, b) => a - b));
+    expect(events.filter((e) => e.type === 'bug_report')).toHaveLength(fired);
+    expect(events.filter((e) => e.type === 'notification')).toHaveLength(3);
+    expect(c.connections).toBe(4);
+    // every replay either counted what was missed, or was empty because the events came live after it
+    expect(resumed.length).toBeGreaterThan(0);
+    expect(resumed.every((n) => n >= 0 && n <= 3)).toBe(true);
+  });
+
+  it('reports resume window exceeded when the server no longer holds since', async () => {
+    const server = await startTestServer({ history: 2 });
+    const proxy = await startDropProxy(server.url);
+    let release: (() => void) | undefined;
+    const c = client({
+      url: proxy.url,
+      tokenProvider: tokenFor(5),
+      // the test decides when the reconnect happens
+      schedule: (fn) => {
+        release = fn;
+        return () => (release = undefined);
+      },
+    });
+    const { events } = record(c);
+    await c.connect();
+    const api = rest(server.url);
+    await api.createBugReport({ title: 'seen' });
+    await until(c, 'event', () => events.length === 1);
+    const down = waitForEvent(c, 'state', (s: ClientState) => s.state === 'reconnecting');
+    proxy.dropAll();
+    await down;
+    for (let i = 0; i < 4; i++) await api.createBugReport({ title: `lost ${i}` });
+    const exceeded = waitForEvent<[{ since: string; oldest: string | undefined }]>(c, 'resume-window-exceeded');
+    expect(release).toBeDefined();
+    release!();
+    const [info] = await exceeded;
+    expect(info.since).toBe(events[0]!.seq);
+    expect(info.oldest).toEqual(expect.any(String));
+    // live events continue after the gap
+    await api.createBugReport({ title: 'after' });
+    await until(c, 'event', () => events.some((e) => e.type === 'bug_report' && e.payload.title === 'after'));
+  });
+
+  it('never retries a refused token: AuthError with the server detail', async () => {
+    const server = await startTestServer();
+    const c = client({ url: server.url, tokenProvider: tokenFor(1, 'not-the-secret') });
+    const { states } = record(c);
+    const err = await c.connect().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(AuthError);
+    expect((err as AuthError).code).toBe('ERR_AUTH_REFUSED');
+    expect((err as AuthError).message).toContain('403');
+    expect((err as AuthError).message).toContain('Invalid authentication token');
+    expect(states.filter((s) => s.state === 'connecting')).toHaveLength(1);
+    expect(states.some((s) => s.state === 'reconnecting')).toBe(false);
+    expect(await c.waitClosed()).toEqual({ error: err });
+  });
+
+  it('gives up with ERR_RETRIES_EXHAUSTED after maxRetries failed attempts', async () => {
+    const port = await freePort();
+    const c = client({ url: `http://127.0.0.1:${port}`, token: 'x', maxRetries: 3 });
+    const { states } = record(c);
+    const err = await c.connect().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ClientError);
+    expect((err as ClientError).code).toBe('ERR_RETRIES_EXHAUSTED');
+    const retries = states.filter((s) => s.state === 'reconnecting');
+    expect(retries.map((s) => (s as { attempt: number }).attempt)).toEqual([1, 2, 3]);
+    expect(retries.every((s) => (s as { max: number }).max === 3)).toBe(true);
+  });
+
+  it('asks the token provider again on each reconnect (4001 gets a fresh token)', async () => {
+    let now = Date.now();
+    const server = await startTestServer({ clock: () => now, tickMs: 10 });
+    let minted = 0;
+    const c = client({
+      url: server.url,
+      tokenProvider: () => {
+        minted++;
+        return mintTokenSync({ userId: 3, secret: TEST_SECRET, ttlSeconds: 60, now: now / 1000 });
+      },
+    });
+    await c.connect();
+    const reconnecting = waitForEvent<[ClientState]>(c, 'state', (s: ClientState) => s.state === 'reconnecting');
+    now += 120_000; // the token's exp passes on the server's clock
+    const [state] = await reconnecting;
+    expect(state).toMatchObject({ state: 'reconnecting', closeCode: 4001 });
+    await waitForEvent(c, 'connected');
+    expect(minted).toBe(2);
+  });
+
+  it('REST client: resources, 404 and 422 as HttpStatusError with the detail', async () => {
+    const server = await startTestServer();
+    const api = rest(server.url);
+    expect(await api.health()).toMatchObject({ status: 'ok' });
+    const r = await api.createBugReport({ title: 'T', severity: 'high', assignee_id: '9' });
+    expect(r).toMatchObject({ title: 'T', severity: 'high', assignee_id: '9', status: 'open' });
+    expect(await api.updateBugReport(r.id, { status: 'resolved' })).toMatchObject({ id: r.id, status: 'resolved' });
+    expect(await api.createComment(r.id, { body: 'on it' })).toMatchObject({ bug_report_id: r.id, body: 'on it' });
+    expect((await api.listBugReports()).map((b) => b.id)).toContain(r.id);
+    await api.deleteBugReport(r.id);
+    const notFound = await api.getBugReport(r.id).catch((e: unknown) => e);
+    expect(notFound).toBeInstanceOf(HttpStatusError);
+    expect((notFound as HttpStatusError).status).toBe(404);
+    const invalid = await api.createBugReport({ title: '' }).catch((e: unknown) => e);
+    expect((invalid as HttpStatusError).status).toBe(422);
+    expect(JSON.stringify((invalid as HttpStatusError).detail)).toContain('title');
+    const anon = createRestClient({ url: server.url });
+    onTestFinished(() => anon.close());
+    expect(((await anon.listBugReports().catch((e: unknown) => e)) as HttpStatusError).status).toBe(401);
+  });
+});
+
+describe('client against servers without resume', () => {
+  it('guide-like server: reconnects after drops and says once that resume is unsupported', async () => {
+    const guide = await startGuideServer({ secret: TEST_SECRET });
+    onTestFinished(() => guide.close());
+    const c = client({ url: guide.url, tokenProvider: tokenFor(42) });
+    const { events } = record(c);
+    let unsupported = 0;
+    c.on('resume-unsupported', () => unsupported++);
+    const info = await c.connect();
+    expect(info.cursor).toBeUndefined();
+    for (let i = 1; i <= 2; i++) {
+      const back = waitForEvent(c, 'connected');
+      expect(guide.dropAll()).toBe(1);
+      await back;
+    }
+    expect(c.connections).toBe(3);
+    expect(unsupported).toBe(1);
+    expect(c.resumeSupported).toBe(false);
+    const api = rest(guide.url);
+    await api.createBugReport({ title: 'no seq here', assignee_id: '42' });
+    await until(c, 'event', () => events.length === 2);
+    expect(events.every((e) => e.seq === undefined)).toBe(true);
+    const patch = await api.updateBugReport(1, { status: 'closed' }).catch((e: unknown) => e);
+    expect((patch as HttpStatusError).status).toBe(405);
+  });
+
+  it('drops events it already has when a server replays an overlap', async () => {
+    // a server that replays one event too many after a resume (overlapping `since`)
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    onTestFinished(() => new Promise<void>((r) => wss.close(() => r())));
+    await new Promise((r) => wss.once('listening', r));
+    const sinces: (string | null)[] = [];
+    const ev = (n: number) => encode({ type: 'comment', action: 'created', seq: `e-${n}`, payload: { id: n, bug_report_id: 1, author_id: 'a', body: 'b', created_at: '2026-01-01T00:00:00Z' } });
+    wss.on('connection', (ws, req) => {
+      const since = new URL(req.url!, 'http://x').searchParams.get('since');
+      sinces.push(since);
+      if (since === null) {
+        ws.send(encode({ type: 'connection_established', payload: { cursor: 'e-0' } }));
+        ws.send(ev(1));
+        ws.send(ev(2));
+      } else {
+        ws.send(encode({ type: 'connection_established', payload: { cursor: 'e-3' } }));
+        ws.send(ev(1));
+        ws.send(ev(2));
+        ws.send(ev(3));
+      }
+    });
+    const port = (wss.address() as AddressInfo).port;
+    const c = client({ url: `ws://127.0.0.1:${port}`, token: 't' });
+    const { events } = record(c);
+    const dups: string[] = [];
+    c.on('duplicate', (e) => dups.push(e.seq!));
+    await c.connect();
+    await until(c, 'event', () => events.length === 2);
+    for (const ws of wss.clients) ws.terminate();
+    const [resumed] = await waitForEvent<[{ replayed: number }]>(c, 'resumed');
+    expect(sinces).toEqual([null, 'e-2']);
+    expect(events.map((e) => e.seq)).toEqual(['e-1', 'e-2', 'e-3']);
+    expect(dups).toEqual(['e-1', 'e-2']);
+    expect(resumed.replayed).toBe(1);
+  });
+
+  it('stops on 1008 without reconnecting', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    onTestFinished(() => new Promise<void>((r) => wss.close(() => r())));
+    await new Promise((r) => wss.once('listening', r));
+    let connections = 0;
+    wss.on('connection', (ws) => {
+      connections++;
+      ws.send(encode({ type: 'connection_established' }));
+      ws.close(1008, 'go away');
+    });
+    const c = client({ url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, token: 't' });
+    await c.connect();
+    const { error } = await c.waitClosed();
+    expect(error).toBeInstanceOf(ClientError);
+    expect(error!.code).toBe('ERR_CLOSED');
+    expect((error as ClientError).closeCode).toBe(1008);
+    expect(connections).toBe(1);
+  });
+});

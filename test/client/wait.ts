@@ -1,0 +1,32 @@
+// Waiting on a client's events in tests: every wait has a timeout that only fails.
+import type { EventEmitter } from 'node:events';
+
+export const WAIT_MS = 10_000;
+
+/** Resolves with the args of the first `event` whose args satisfy `predicate`. */
+export function waitForEvent<A extends unknown[]>(
+  emitter: EventEmitter<any>,
+  event: string,
+  predicate: (...args: A) => boolean = () => true,
+  timeoutMs = WAIT_MS,
+): Promise<A> {
+  return new Promise((resolve, reject) => {
+    const onEvent = (...args: unknown[]): void => {
+      if (!predicate(...(args as A))) return;
+      clearTimeout(timer);
+      emitter.off(event, onEvent);
+      resolve(args as A);
+    };
+    const timer = setTimeout(() => {
+      emitter.off(event, onEvent);
+      reject(new Error(`no matching '${event}' within ${timeoutMs} ms`));
+    }, timeoutMs);
+    emitter.on(event, onEvent);
+  });
+}
+
+/** Polls `check` on every emitted `event` until it is true. */
+export function until(emitter: EventEmitter<any>, event: string, check: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
+  if (check()) return Promise.resolve();
+  return waitForEvent(emitter, event, () => check(), timeoutMs).then(() => undefined);
+}
