@@ -1,0 +1,150 @@
+// The Lua scripts of the Redis backends. Each runs atomically in Redis and costs one round trip, which is
+// how publish, resume checks, PATCH and the rate limit stay correct with several instances at once.
+//
+// Keys of the event log (all three are passed as KEYS, in this order):
+//   stream  the Redis Stream; entry fields: e (epoch), t (target user, '' for a broadcast),
+//           y (event type), m (the message JSON without its seq)
+//   epoch   the log's epoch; created with SET-if-absent semantics by whichever script needs it first. A
+//           new epoch means a new log: the stream and trim mark are dropped with it.
+//   trim    the largest stream id ever trimmed away ('0-0' or absent: nothing trimmed). A `since` at or
+//           after it is still complete; one before it has lost events.
+
+const EPOCH_AND_IDS = `
+local function ensure_epoch(fresh)
+  local e = redis.call('GET', KEYS[2])
+  if not e then
+    e = fresh
+    redis.call('SET', KEYS[2], e)
+    redis.call('DEL', KEYS[1], KEYS[3])
+  end
+  return e
+end
+local function parse_id(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+end
+local function id_lt(a, b)
+  local am, an = parse_id(a)
+  local bm, bn = parse_id(b)
+  if am ~= bm then return am < bm end
+  return an < bn
+end
+local function first_id()
+  local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+  if #first > 0 then return first[1][1] end
+  return nil
+end
+local function last_id()
+  local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+  if #last > 0 then return last[1][1] end
+  return '0-0'
+end
+`;
+
+/**
+ * Append one event. ARGV: fresh epoch, target ('' = broadcast), type, message JSON, history.
+ * Trims to `history` entries once the stream is 10% over (amortised, like MAXLEN ~), but with XTRIM
+ * MINID after reading exactly which ids go, so the trim mark is exact and resume never guesses.
+ * Returns { epoch, id }.
+ */
+export const PUBLISH_LUA = `${EPOCH_AND_IDS}
+local epoch = ensure_epoch(ARGV[1])
+local id = redis.call('XADD', KEYS[1], '*', 'e', epoch, 't', ARGV[2], 'y', ARGV[3], 'm', ARGV[4])
+local history = tonumber(ARGV[5])
+local slack = math.max(1, math.floor(history / 10))
+local len = redis.call('XLEN', KEYS[1])
+if len > history + slack then
+  local drop = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', len - history + 1)
+  local keep = drop[#drop][1]
+  redis.call('XTRIM', KEYS[1], 'MINID', keep)
+  redis.call('SET', KEYS[3], drop[#drop - 1][1])
+end
+return {epoch, id}
+`;
+
+/** The log's epoch (created when absent) and its newest id ('0-0' when empty). ARGV: fresh epoch. */
+export const HEAD_LUA = `${EPOCH_AND_IDS}
+local epoch = ensure_epoch(ARGV[1])
+return {epoch, last_id()}
+`;
+
+/**
+ * The events after a `since`, for one user. ARGV: since epoch, since id, cap id (the newest id this
+ * instance has delivered live: later events reach the connection live, so replaying them too would
+ * duplicate them), user id, fresh epoch. Returns one of
+ *   {'x', epoch, oldest}      window exceeded: another epoch, trimmed past, or a since from the future
+ *   {'ahead', epoch}          since is valid but this instance has not delivered up to it yet
+ *   {'ok', epoch, entries}    XRANGE (since, cap], filtered to broadcasts and the user's notifications
+ */
+export const READ_SINCE_LUA = `${EPOCH_AND_IDS}
+local epoch = ensure_epoch(ARGV[5])
+local function exceeded()
+  return {'x', epoch, first_id() or last_id()}
+end
+if ARGV[1] ~= epoch then return exceeded() end
+local since = ARGV[2]
+local trimmed = redis.call('GET', KEYS[3])
+if trimmed and id_lt(since, trimmed) then return exceeded() end
+if id_lt(last_id(), since) then return exceeded() end
+local cap = ARGV[3]
+if id_lt(cap, since) then return {'ahead', epoch} end
+local out = {}
+if id_lt(since, cap) then
+  local entries = redis.call('XRANGE', KEYS[1], '(' .. since, cap)
+  local user = ARGV[4]
+  for _, entry in ipairs(entries) do
+    local f = entry[2]
+    local target = ''
+    for i = 1, #f, 2 do
+      if f[i] == 't' then target = f[i + 1] end
+    end
+    if target == '' or target == user then out[#out + 1] = entry end
+  end
+end
+return {'ok', epoch, out}
+`;
+
+/** PATCH a bug report atomically. KEYS: bugs hash. ARGV: id, patch JSON, updated_at. Returns {before, after} or nil. */
+export const PATCH_BUG_LUA = `
+local before = redis.call('HGET', KEYS[1], ARGV[1])
+if not before then return nil end
+local bug = cjson.decode(before)
+for k, v in pairs(cjson.decode(ARGV[2])) do bug[k] = v end
+bug['updated_at'] = ARGV[3]
+local after = cjson.encode(bug)
+redis.call('HSET', KEYS[1], ARGV[1], after)
+return {before, after}
+`;
+
+/** DELETE a bug report and its comments. KEYS: bugs hash, its comments hash. ARGV: id. Returns the last state or nil. */
+export const DELETE_BUG_LUA = `
+local last = redis.call('HGET', KEYS[1], ARGV[1])
+if not last then return nil end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+return last
+`;
+
+/** Add a comment only if its bug report exists. KEYS: bugs hash, comments hash. ARGV: bug id, comment id, JSON. */
+export const ADD_COMMENT_LUA = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+return 1
+`;
+
+/**
+ * One rate-limit hit: a sliding window (now - window, now] in a sorted set of passed messages, scored by
+ * time; refused messages are not added. KEYS: the user's set. ARGV: now ms, window ms, max, unique member.
+ * Returns 1 (pass) or 0 (over the limit).
+ */
+export const RATE_LIMIT_LUA = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return 1
+end
+return 0
+`;

@@ -1,0 +1,141 @@
+// Bug reports and comments in Redis, so that every instance serves the same data and ids are unique
+// across instances (INCR). Bug reports: one hash, id -> JSON; comments: one hash per bug report.
+// PATCH, DELETE and adding a comment are Lua scripts, atomic against concurrent requests on any instance.
+import type { Redis } from 'ioredis';
+import type { BugReport, BugReportCreate, BugReportPatch, Comment } from '../../protocol/index.ts';
+import type { Store } from '../backends.ts';
+import { defineScript, unavailable, type ScriptFn } from './connection.ts';
+import type { RedisMetrics } from './metrics.ts';
+import { ADD_COMMENT_LUA, DELETE_BUG_LUA, PATCH_BUG_LUA } from './scripts.ts';
+
+export interface RedisStoreOptions {
+  redis: Redis;
+  /** Key prefix, e.g. 'bugzapp:'. */
+  prefix: string;
+  metrics: RedisMetrics;
+  /** Milliseconds since the epoch, for created_at/updated_at. @default Date.now */
+  clock?: () => number;
+}
+
+const PATCH_FIELDS = ['title', 'description', 'severity', 'status', 'assignee_id'] as const;
+
+export class RedisStore implements Store {
+  private readonly redis: Redis;
+  private readonly metrics: RedisMetrics;
+  private readonly clock: () => number;
+  private readonly bugsKey: string;
+  private readonly bugIdKey: string;
+  private readonly commentIdKey: string;
+  private readonly prefix: string;
+  private readonly patchScript: ScriptFn;
+  private readonly deleteScript: ScriptFn;
+  private readonly addCommentScript: ScriptFn;
+
+  constructor(options: RedisStoreOptions) {
+    this.redis = options.redis;
+    this.metrics = options.metrics;
+    this.clock = options.clock ?? Date.now;
+    this.prefix = options.prefix;
+    this.bugsKey = `${this.prefix}bugs`;
+    this.bugIdKey = `${this.prefix}bug-id`;
+    this.commentIdKey = `${this.prefix}comment-id`;
+    this.patchScript = defineScript(this.redis, 'bugzappPatchBug', PATCH_BUG_LUA, 1);
+    this.deleteScript = defineScript(this.redis, 'bugzappDeleteBug', DELETE_BUG_LUA, 2);
+    this.addCommentScript = defineScript(this.redis, 'bugzappAddComment', ADD_COMMENT_LUA, 2);
+  }
+
+  private commentsKey(bugId: number): string {
+    return `${this.prefix}comments:${bugId}`;
+  }
+
+  private now(): string {
+    return new Date(this.clock()).toISOString();
+  }
+
+  private async guard<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      this.metrics.errors.inc({ op: 'store' });
+      throw unavailable(what, err);
+    }
+  }
+
+  createBugReport(input: BugReportCreate, reporterId: string): Promise<BugReport> {
+    return this.guard('could not store the bug report', async () => {
+      const id = await this.redis.incr(this.bugIdKey);
+      const now = this.now();
+      const bug: BugReport = {
+        id,
+        title: input.title,
+        description: input.description ?? '',
+        severity: input.severity ?? 'medium',
+        status: 'open',
+        assignee_id: input.assignee_id ?? null,
+        reporter_id: reporterId,
+        created_at: now,
+        updated_at: now,
+      };
+      await this.redis.hset(this.bugsKey, String(id), JSON.stringify(bug));
+      return bug;
+    });
+  }
+
+  listBugReports(): Promise<BugReport[]> {
+    return this.guard('could not list bug reports', async () => {
+      const all = await this.redis.hvals(this.bugsKey);
+      return all.map((json) => JSON.parse(json) as BugReport).sort((a, b) => a.id - b.id);
+    });
+  }
+
+  getBugReport(id: number): Promise<BugReport | undefined> {
+    return this.guard('could not read the bug report', async () => {
+      const json = await this.redis.hget(this.bugsKey, String(id));
+      return json === null ? undefined : (JSON.parse(json) as BugReport);
+    });
+  }
+
+  updateBugReport(id: number, patch: BugReportPatch): Promise<{ before: BugReport; after: BugReport } | undefined> {
+    return this.guard('could not update the bug report', async () => {
+      const fields: Record<string, unknown> = {};
+      for (const name of PATCH_FIELDS) if (patch[name] !== undefined) fields[name] = patch[name];
+      const reply = (await this.patchScript(this.bugsKey, String(id), JSON.stringify(fields), this.now())) as
+        | [string, string]
+        | null;
+      if (reply === null) return undefined;
+      return { before: JSON.parse(reply[0]) as BugReport, after: JSON.parse(reply[1]) as BugReport };
+    });
+  }
+
+  deleteBugReport(id: number): Promise<BugReport | undefined> {
+    return this.guard('could not delete the bug report', async () => {
+      const json = (await this.deleteScript(this.bugsKey, this.commentsKey(id), String(id))) as string | null;
+      return json === null ? undefined : (JSON.parse(json) as BugReport);
+    });
+  }
+
+  createComment(bugReportId: number, body: string, authorId: string): Promise<Comment | undefined> {
+    return this.guard('could not store the comment', async () => {
+      if ((await this.redis.hexists(this.bugsKey, String(bugReportId))) === 0) return undefined;
+      const comment: Comment = {
+        id: await this.redis.incr(this.commentIdKey),
+        bug_report_id: bugReportId,
+        author_id: authorId,
+        body,
+        created_at: this.now(),
+      };
+      const added = await this.addCommentScript(
+        this.bugsKey,
+        this.commentsKey(bugReportId),
+        String(bugReportId),
+        String(comment.id),
+        JSON.stringify(comment),
+      );
+      return added === 1 ? comment : undefined;
+    });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

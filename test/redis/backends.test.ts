@@ -1,0 +1,303 @@
+// The Redis backends against a real redis-server: two "instances" (two createRedisBackends) in one process.
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { isBugzappError } from '../../src/errors.ts';
+import { decodeServerMessage, type BugReport } from '../../src/protocol/index.ts';
+import type { Backends, PublishedEvent, UnsequencedEvent } from '../../src/server/backends.ts';
+import { createRedisBackends, parseSeq } from '../../src/server/redis/index.ts';
+import { RedisServer, skipRedis } from '../helpers/redis.ts';
+
+const WAIT_MS = 10_000;
+const logger = pino({ level: 'silent' });
+
+function bug(id: number, title = `bug ${id}`): BugReport {
+  return {
+    id,
+    title,
+    description: '',
+    severity: 'low',
+    status: 'open',
+    assignee_id: null,
+    reporter_id: '1',
+    created_at: '2026-01-01T00:00:00.000Z',
+    updated_at: '2026-01-01T00:00:00.000Z',
+  };
+}
+
+function created(id: number): UnsequencedEvent {
+  return { type: 'bug_report', action: 'created', payload: bug(id) };
+}
+
+function notification(id: number): UnsequencedEvent {
+  return { type: 'notification', payload: { message: `New bug report assigned: bug ${id}`, bug_report_id: id } };
+}
+
+/** Collects every event an engine delivers, and waits for a count of them. */
+class Collector {
+  readonly events: PublishedEvent[] = [];
+  private waiters: { n: number; resolve: () => void }[] = [];
+
+  constructor(backends: Backends) {
+    backends.engine.onEvent((e) => {
+      this.events.push(e);
+      this.waiters = this.waiters.filter((w) => (this.events.length >= w.n ? (w.resolve(), false) : true));
+    });
+  }
+
+  async waitFor(n: number): Promise<PublishedEvent[]> {
+    if (this.events.length < n) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`got ${this.events.length} of ${n} events`)), WAIT_MS);
+        this.waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
+      });
+    }
+    return this.events;
+  }
+}
+
+function ids(events: PublishedEvent[]): number[] {
+  return events.map((e) => {
+    const msg = decodeServerMessage(e.frame);
+    return msg && msg.type !== 'error' && msg.type !== 'pong' && msg.type !== 'connection_established'
+      ? (msg.payload as { id?: number; bug_report_id?: number }).id ?? (msg.payload as { bug_report_id: number }).bug_report_id
+      : -1;
+  });
+}
+
+describe.skipIf(skipRedis())('Redis backends', () => {
+  let redis: RedisServer;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  async function instance(opts: { history?: number; prefix?: string; max?: number; registry?: Registry } = {}): Promise<Backends> {
+    const b = await createRedisBackends({
+      url: redis.url,
+      history: opts.history ?? 1000,
+      rateLimit: { max: opts.max ?? 10, windowMs: 1000 },
+      logger,
+      prefix: opts.prefix ?? `t${Math.random().toString(36).slice(2)}:`,
+      registry: opts.registry,
+    });
+    onTestFinished(async () => {
+      await Promise.all([b.engine.close(), b.store.close(), b.rateLimiter.close()]);
+    });
+    return b;
+  }
+
+  it('delivers every event published on one instance to the other exactly once, in order, with its seq in the frame', async () => {
+    const prefix = 'deliver:';
+    const a = await instance({ prefix });
+    const b = await instance({ prefix });
+    const onA = new Collector(a);
+    const onB = new Collector(b);
+    const published: PublishedEvent[] = [];
+    for (let i = 1; i <= 50; i++) published.push(await b.engine.publish(created(i), null));
+    await onA.waitFor(50);
+    await onB.waitFor(50);
+    expect(ids(onA.events)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(onA.events.map((e) => e.seq)).toEqual(published.map((p) => p.seq));
+    expect(onB.events.map((e) => e.seq)).toEqual(published.map((p) => p.seq));
+    // the publishing instance delivers the very frame publish built: encoded once per instance
+    expect(onB.events[0]).toBe(published[0]);
+    const first = decodeServerMessage(onA.events[0]!.frame);
+    expect(first).toMatchObject({ type: 'bug_report', action: 'created', seq: published[0]!.seq });
+    for (let i = 1; i < published.length; i++) {
+      expect(a.engine.compareSeq(published[i - 1]!.seq, published[i]!.seq)).toBeLessThan(0);
+    }
+    expect(a.engine.isValidSeq(published[0]!.seq)).toBe(true);
+  });
+
+  it('answers readSince on any instance with broadcasts and only that user\'s notifications', async () => {
+    const prefix = 'resume:';
+    const a = await instance({ prefix });
+    const b = await instance({ prefix });
+    const onB = new Collector(b);
+    const start = await b.engine.cursor();
+    await a.engine.publish(created(1), null);
+    const second = await a.engine.publish(notification(2), 'alice');
+    await a.engine.publish(notification(3), 'bob');
+    await a.engine.publish(created(4), null);
+    await onB.waitFor(4);
+    const forAlice = await b.engine.readSince(start, 'alice');
+    expect(forAlice.kind).toBe('ok');
+    if (forAlice.kind !== 'ok') return;
+    expect(ids(forAlice.events)).toEqual([1, 2, 4]);
+    const fromSecond = await b.engine.readSince(second.seq, 'bob');
+    expect(fromSecond.kind === 'ok' && ids(fromSecond.events)).toEqual([3, 4]);
+    expect(await b.engine.cursor()).toBe(onB.events[3]!.seq);
+    const none = await b.engine.readSince(await b.engine.cursor(), 'alice');
+    expect(none).toEqual({ kind: 'ok', events: [] });
+  });
+
+  it('starts a fresh log with a cursor that replays everything after it', async () => {
+    const a = await instance();
+    const cursor = await a.engine.cursor();
+    expect(parseSeq(cursor)?.id).toBe('0-0');
+    const onA = new Collector(a);
+    await a.engine.publish(created(1), null);
+    await onA.waitFor(1);
+    const r = await a.engine.readSince(cursor, 'u');
+    expect(r.kind === 'ok' && ids(r.events)).toEqual([1]);
+  });
+
+  it('answers a malformed, trimmed, foreign-epoch or future since with window_exceeded and the oldest seq held', async () => {
+    const a = await instance({ history: 10 });
+    const onA = new Collector(a);
+    const published: PublishedEvent[] = [];
+    for (let i = 1; i <= 40; i++) published.push(await a.engine.publish(created(i), null));
+    await onA.waitFor(40);
+
+    const trimmed = await a.engine.readSince(published[0]!.seq, 'u');
+    expect(trimmed.kind).toBe('window_exceeded');
+    if (trimmed.kind !== 'window_exceeded') return;
+    const oldestIndex = published.findIndex((p) => p.seq === trimmed.oldest);
+    expect(oldestIndex).toBeGreaterThan(0);
+    expect(40 - oldestIndex).toBeGreaterThanOrEqual(10);
+    // every since from the oldest held on is complete
+    const fromOldest = await a.engine.readSince(trimmed.oldest, 'u');
+    expect(fromOldest.kind === 'ok' && fromOldest.events.length).toBe(40 - oldestIndex - 1);
+    // the seq just before the oldest held was the last trimmed: nothing after it was lost
+    const fromLastTrimmed = await a.engine.readSince(published[oldestIndex - 1]!.seq, 'u');
+    expect(fromLastTrimmed.kind === 'ok' && fromLastTrimmed.events.length).toBe(40 - oldestIndex);
+
+    const epoch = parseSeq(published[39]!.seq)!.epoch;
+    const otherEpoch = epoch === '00000000' ? '00000001' : '00000000';
+    const [ms] = parseSeq(published[39]!.seq)!.id.split('-');
+    for (const since of ['nonsense', '', `${otherEpoch}:${parseSeq(published[39]!.seq)!.id}`, `${epoch}:${Number(ms) + 60_000}-0`]) {
+      const r = await a.engine.readSince(since, 'u');
+      expect(r, since).toEqual({ kind: 'window_exceeded', oldest: trimmed.oldest });
+    }
+    expect(a.engine.isValidSeq('nonsense')).toBe(false);
+  });
+
+  it('keeps bug reports and comments in Redis, with ids unique across instances', async () => {
+    const prefix = 'store:';
+    const a = await instance({ prefix });
+    const b = await instance({ prefix });
+    const made = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).store.createBugReport({ title: `t${i}`, assignee_id: '7' }, 'r')),
+    );
+    expect(new Set(made.map((m) => m.id)).size).toBe(20);
+    const listed = await b.store.listBugReports();
+    expect(listed.map((x) => x.id)).toEqual(made.map((m) => m.id).sort((x, y) => x - y));
+    const one = made[0]!;
+    expect(await a.store.getBugReport(one.id)).toEqual(one);
+    expect(await a.store.getBugReport(99_999)).toBeUndefined();
+
+    // concurrent PATCHes of different fields on two instances: both apply, none is lost
+    const [p1, p2] = await Promise.all([
+      a.store.updateBugReport(one.id, { status: 'in_progress' }),
+      b.store.updateBugReport(one.id, { assignee_id: null, title: 'renamed' }),
+    ]);
+    expect(p1 && p2).toBeTruthy();
+    const after = await a.store.getBugReport(one.id);
+    expect(after).toMatchObject({ status: 'in_progress', assignee_id: null, title: 'renamed', id: one.id, reporter_id: 'r' });
+    expect(p2!.before.assignee_id === '7' || p1!.before.assignee_id === '7').toBe(true);
+    expect(await a.store.updateBugReport(99_999, { title: 'x' })).toBeUndefined();
+
+    const c1 = await a.store.createComment(one.id, 'hello', 'u1');
+    const c2 = await b.store.createComment(one.id, 'again', 'u2');
+    expect(c1?.id).not.toBe(c2?.id);
+    expect(c2).toMatchObject({ bug_report_id: one.id, author_id: 'u2', body: 'again' });
+    expect(await a.store.createComment(99_999, 'x', 'u')).toBeUndefined();
+
+    const deleted = await b.store.deleteBugReport(one.id);
+    expect(deleted).toMatchObject({ id: one.id, title: 'renamed' });
+    expect(await a.store.getBugReport(one.id)).toBeUndefined();
+    expect(await a.store.deleteBugReport(one.id)).toBeUndefined();
+    expect(await a.store.createComment(one.id, 'late', 'u')).toBeUndefined();
+  });
+
+  it('holds the rate limit for one user across instances, with a sliding window on the given clock', async () => {
+    const prefix = 'rate:';
+    const a = await instance({ prefix, max: 5 });
+    const b = await instance({ prefix, max: 5 });
+    const t0 = 1_000_000;
+    const results: boolean[] = [];
+    for (let i = 0; i < 8; i++) results.push(await (i % 2 ? a : b).rateLimiter.hit('u1', t0 + i));
+    expect(results).toEqual([true, true, true, true, true, false, false, false]);
+    // another user has a window of its own
+    expect(await a.rateLimiter.hit('u2', t0 + 8)).toBe(true);
+    // the first pass leaves the window at t0 + 1000: exactly one more passes then
+    expect(await b.rateLimiter.hit('u1', t0 + 999)).toBe(false);
+    expect(await b.rateLimiter.hit('u1', t0 + 1000)).toBe(true);
+    expect(await a.rateLimiter.hit('u1', t0 + 1000)).toBe(false);
+    // two hits in the same millisecond on two instances are two messages
+    expect(await a.rateLimiter.hit('u3', t0)).toBe(true);
+    expect(await b.rateLimiter.hit('u3', t0)).toBe(true);
+    const sameMs = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).rateLimiter.hit('u3', t0)));
+    expect(sameMs.filter(Boolean).length).toBe(3);
+  });
+
+  it('registers its metrics in the given registry', async () => {
+    const registry = new Registry();
+    const a = await instance({ registry });
+    await a.engine.readSince('nonsense', 'u');
+    const text = await registry.metrics();
+    expect(text).toMatch(/bugzapp_redis_resumes_total\{outcome="window_exceeded"\} 1/);
+    expect(text).toContain('bugzapp_redis_stream_lag_ms');
+    expect(text).toContain('bugzapp_redis_errors_total');
+  });
+
+  it('refuses to start when Redis cannot be reached, naming the URL', async () => {
+    const gone = await RedisServer.start();
+    await gone.stop();
+    const err = await createRedisBackends({ url: gone.url, history: 10, rateLimit: { max: 1, windowMs: 1 }, logger }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isBugzappError(err) && err.code).toBe('ERR_BACKEND_UNAVAILABLE');
+    expect(String((err as Error).message)).toContain(gone.url);
+  });
+});
+
+describe.skipIf(skipRedis())('Redis backends across a Redis restart', () => {
+  it('answers 503-style errors while Redis is down, reconnects, starts a new epoch and keeps delivering', async () => {
+    const redis = await RedisServer.start();
+    onTestFinished(() => redis.stop());
+    const open = async () => {
+      const b = await createRedisBackends({ url: redis.url, history: 100, rateLimit: { max: 10, windowMs: 1000 }, logger });
+      onTestFinished(async () => {
+        await Promise.all([b.engine.close(), b.store.close(), b.rateLimiter.close()]);
+      });
+      return b;
+    };
+    const a = await open();
+    const b = await open();
+    const onA = new Collector(a);
+    const before = await b.engine.publish(created(1), null);
+    await onA.waitFor(1);
+    expect(await a.engine.isReady()).toBe(true);
+
+    await redis.stop('SIGKILL');
+    const err = await b.engine.publish(created(2), null).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isBugzappError(err) && err.code).toBe('ERR_BACKEND_UNAVAILABLE');
+    const storeErr = await b.store.createBugReport({ title: 'x' }, 'r').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isBugzappError(storeErr) && storeErr.code).toBe('ERR_BACKEND_UNAVAILABLE');
+    expect(await a.engine.isReady()).toBe(false);
+
+    await redis.restart();
+    expect(await b.engine.whenConnected(WAIT_MS)).toBe(true);
+    expect(await a.engine.whenConnected(WAIT_MS)).toBe(true);
+    const after = await b.engine.publish(created(3), null);
+    await onA.waitFor(2);
+    expect(ids(onA.events)).toEqual([1, 3]);
+    expect(parseSeq(after!.seq)!.epoch).not.toBe(parseSeq(before.seq)!.epoch);
+    // the old log is gone: its seqs are answered as too old, never as an empty replay
+    const r = await a.engine.readSince(before.seq, 'u');
+    expect(r.kind).toBe('window_exceeded');
+    expect(await a.engine.isReady()).toBe(true);
+  });
+});
