@@ -1,7 +1,8 @@
 // One shard of simulated connections and its half of the delivery ledger: receipts are counted per
 // (event, connection) in typed arrays, latencies go into local HDR histograms, and only summaries leave.
-// Runs in the main thread or in a worker (shard-worker.ts). Erasable TypeScript only (type stripping).
-import WebSocket from 'ws';
+// Runs in the main thread or in a worker (shard-worker.ts). The simulated clients are BugzappClient.
+import { BugzappClient } from '../client/client.ts';
+import type { LoggedEvent } from '../protocol/index.ts';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { createHistogram, encodeHistogram, recordMs, type Histogram } from './histogram.ts';
 import { compareSeq } from './seq-order.ts';
@@ -55,7 +56,7 @@ export class Shard {
   private readonly init: ShardInit;
   private readonly send: (msg: FromShard) => void;
   private readonly n: number;
-  private readonly sockets: (WebSocket | undefined)[];
+  private readonly clients: (BugzappClient | undefined)[];
   private readonly startedAt: Float64Array;
   private readonly establishedAt: Float64Array;
   private readonly closedAt: Float64Array;
@@ -97,7 +98,7 @@ export class Shard {
     this.init = init;
     this.send = send;
     this.n = init.conns.length;
-    this.sockets = new Array<WebSocket | undefined>(this.n);
+    this.clients = new Array<BugzappClient | undefined>(this.n);
     this.startedAt = new Float64Array(this.n);
     this.establishedAt = new Float64Array(this.n);
     this.closedAt = new Float64Array(this.n);
@@ -141,7 +142,7 @@ export class Shard {
     const tick = (): void => {
       const due = Math.min(this.n, Math.floor((now() - begin) * perMs) + 1);
       // bounded burst: never more than 256 handshakes in flight from one shard
-      while (next < due && next - this.settled < 256) this.open(next++, undefined);
+      while (next < due && next - this.settled < 256) this.open(next++);
       if (next >= this.n) {
         clearInterval(this.connectTimer);
         this.connectTimer = undefined;
@@ -160,31 +161,53 @@ export class Shard {
     if (this.n === 0) this.maybeConnectDone();
   }
 
-  private open(c: number, since: string | undefined): void {
+  private open(c: number): void {
     const spec = this.init.conns[c]!;
-    const url = `${spec.wsUrl}?token=${encodeURIComponent(spec.token)}${since !== undefined ? `&since=${encodeURIComponent(since)}` : ''}`;
-    if (since === undefined) this.startedAt[c] = now();
-    let ws: WebSocket;
+    this.startedAt[c] = now();
+    let client: BugzappClient;
     try {
-      ws = new WebSocket(url, {
+      client = new BugzappClient({
+        url: spec.wsUrl,
+        token: spec.token,
         localAddress: spec.localAddress,
-        perMessageDeflate: false,
-        skipUTF8Validation: true,
         handshakeTimeout: this.init.connectTimeoutMs,
-        maxPayload: 64 * 1024 * 1024,
+        maxRetries: 3,
+        backoffBaseMs: 200,
+        clock: now,
+        wsOptions: { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 64 * 1024 * 1024 },
       });
     } catch (err) {
       this.fail(c, (err as Error).message);
       return;
     }
-    this.sockets[c] = ws;
-    ws.on('message', (data, isBinary) => {
-      if (!isBinary) this.onFrame(c, data as Buffer);
+    this.clients[c] = client;
+    client.on('event', (event, receivedAt) => this.onEvent(c, event, receivedAt));
+    // the client drops a repeated seq; for the ledger that is a receipt, a duplicate
+    client.on('duplicate', (event) => this.onEvent(c, event, now()));
+    client.on('connected', () => {
+      if (this.establishedAt[c] === 0) this.onEstablished(c, now());
+      else this.reconnects++;
     });
-    ws.on('error', (err) => {
-      if (this.establishedAt[c] === 0) this.fail(c, err.message);
+    client.on('state', (state) => {
+      if (state.state !== 'reconnecting' || this.establishedAt[c] === 0 || this.finished) return;
+      // without resume the events of the gap are lost to this connection: it stops being owed them
+      if (client.resumeSupported !== true && this.closedAt[c] === 0) {
+        this.closedAt[c] = now();
+        this.dropped++;
+      }
     });
-    ws.on('close', () => this.onClose(c, ws));
+    client.connect().catch((err: unknown) => {
+      if (this.establishedAt[c] === 0) this.fail(c, err instanceof Error ? err.message : String(err));
+      else if (!this.finished && this.closedAt[c] === 0) {
+        this.closedAt[c] = now();
+        this.dropped++;
+      }
+    });
+    void client.waitClosed().then(() => {
+      if (this.finished || this.establishedAt[c] === 0 || this.closedAt[c] !== 0) return;
+      this.closedAt[c] = now();
+      this.dropped++;
+    });
   }
 
   private fail(c: number, message: string): void {
@@ -193,29 +216,10 @@ export class Shard {
     this.connectErrors++;
     this.settled++;
     if (this.errorSamples.length < 5) this.errorSamples.push(`${this.init.conns[c]!.label}: ${message}`);
-    const ws = this.sockets[c];
-    this.sockets[c] = undefined;
-    ws?.terminate();
+    const client = this.clients[c];
+    this.clients[c] = undefined;
+    void client?.close();
     this.maybeConnectDone();
-  }
-
-  private onClose(c: number, ws: WebSocket): void {
-    if (this.sockets[c] !== ws) return;
-    this.sockets[c] = undefined;
-    if (this.establishedAt[c] === 0) {
-      this.fail(c, 'closed before connection_established');
-      return;
-    }
-    if (this.closing[c] === 1 || this.finished) return;
-    const since = this.lastSeq[c];
-    if (this.resumeSupported && since !== undefined && this.reconnects < this.n * 4) {
-      // resume keeps the connection eligible: the server owes it every event after `since`
-      this.reconnects++;
-      this.open(c, since);
-      return;
-    }
-    this.dropped++;
-    this.closedAt[c] = now();
   }
 
   private maybeConnectDone(): void {
@@ -226,36 +230,25 @@ export class Shard {
 
   // ---- receipts ------------------------------------------------------------------------------
 
-  private onFrame(c: number, data: Buffer): void {
-    const at = now();
+  private onEvent(c: number, msg: LoggedEvent, at: number): void {
     this.frames++;
-    let msg: { type?: unknown; action?: unknown; payload?: unknown; seq?: unknown };
-    try {
-      msg = JSON.parse(data.toString('utf8')) as typeof msg;
-    } catch {
-      return;
-    }
-    if (msg === null || typeof msg !== 'object') return;
-    const type = msg.type;
     let t: number;
     let key: string;
     let alias: string | undefined;
-    const payload = (msg.payload ?? {}) as Record<string, unknown>;
-    if (type === 'bug_report' || type === 'comment') {
-      t = type === 'bug_report' ? T_BUG_REPORT : T_COMMENT;
-      const text = type === 'bug_report' ? payload.title : payload.body;
-      const nonce = this.nonceOf(text);
-      alias = `${type}:${String(msg.action)}:#${String(payload.id)}`;
-      key = nonce !== undefined ? `${type}:${String(msg.action)}:${nonce}` : alias;
-    } else if (type === 'notification') {
+    const payload = msg.payload as unknown as Record<string, unknown>;
+    if (msg.type === 'bug_report' || msg.type === 'comment') {
+      t = msg.type === 'bug_report' ? T_BUG_REPORT : T_COMMENT;
+      const nonce = this.nonceOf(msg.type === 'bug_report' ? payload.title : payload.body);
+      alias = `${msg.type}:${msg.action}:#${String(payload.id)}`;
+      key = nonce !== undefined ? `${msg.type}:${msg.action}:${nonce}` : alias;
+    } else if (msg.type === 'notification') {
       t = T_NOTIFICATION;
       const nonce = this.nonceOf(payload.message);
       key = nonce !== undefined ? `notification:${nonce}` : `notification:#${String(payload.bug_report_id)}`;
     } else {
-      if (type === 'connection_established' && this.establishedAt[c] === 0) this.onEstablished(c, at);
       return;
     }
-    const seq = typeof msg.seq === 'string' ? msg.seq : typeof msg.seq === 'number' ? String(msg.seq) : undefined;
+    const seq = msg.seq;
     if (seq !== undefined) {
       this.sawSeq = true;
       const last = this.lastSeq[c];
@@ -528,24 +521,10 @@ export class Shard {
   private async closeAll(): Promise<void> {
     const waits: Promise<void>[] = [];
     for (let c = 0; c < this.n; c++) {
-      const ws = this.sockets[c];
-      if (!ws) continue;
+      const client = this.clients[c];
+      if (!client) continue;
       this.closing[c] = 1;
-      if (ws.readyState === WebSocket.CLOSED) continue;
-      waits.push(
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            ws.terminate();
-            resolve();
-          }, 2000);
-          ws.once('close', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        }),
-      );
-      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-      else ws.close(1000);
+      waits.push(client.close().catch(() => undefined));
     }
     await Promise.all(waits);
   }

@@ -1,0 +1,54 @@
+// The main thread's handle on a shard: in-process (workers: 0) or a worker thread. Both speak the
+// messages of shard-protocol.ts, so runLoadTest does not care which.
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Shard } from './shard.ts';
+import type { FromShard, ShardInit, ToShard } from './shard-protocol.ts';
+
+export interface ShardHost {
+  readonly id: number;
+  post(msg: ToShard): void;
+  /** Ends the shard; resolves once its worker (if any) has exited. */
+  terminate(): Promise<void>;
+}
+
+export function startShard(init: ShardInit, inWorker: boolean, onMessage: (msg: FromShard) => void): ShardHost {
+  if (!inWorker) {
+    const shard = new Shard(init, onMessage);
+    return { id: init.shardId, post: (msg) => shard.handle(msg), terminate: async () => undefined };
+  }
+  const worker = new Worker(new URL('./shard-worker.ts', import.meta.url), {
+    workerData: init,
+    // the worker loads TypeScript through tsx, whatever runs the parent (tsx, vitest)
+    execArgv: ['--import', tsxLoader()],
+    env: process.env,
+    stdout: false,
+    stderr: false,
+  });
+  let exited = false;
+  const exit = new Promise<void>((resolve) => worker.once('exit', () => ((exited = true), resolve())));
+  worker.on('message', (msg: FromShard) => onMessage(msg));
+  worker.on('error', (err) => onMessage({ t: 'fatal', message: `shard ${init.shardId}: ${err.message}` }));
+  worker.on('exit', (code) => {
+    if (code !== 0) onMessage({ t: 'fatal', message: `shard ${init.shardId} exited with ${code}` });
+  });
+  return {
+    id: init.shardId,
+    post: (msg) => {
+      if (!exited) worker.postMessage(msg);
+    },
+    terminate: async () => {
+      if (exited) return;
+      const timer = setTimeout(() => void worker.terminate(), 5000);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
+}
+
+let loaderUrl: string | undefined;
+function tsxLoader(): string {
+  loaderUrl ??= pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return loaderUrl;
+}
