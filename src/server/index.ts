@@ -184,7 +184,15 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
     });
     await Promise.race([allClosed, graceOver]);
     clearTimeout(timer);
-    for (const conn of [...hub.all]) conn.ws.terminate();
+    if (hub.size > 0) {
+      for (const conn of [...hub.all]) conn.ws.terminate();
+      // terminate() destroys the socket; its 'close' follows within a tick or two
+      const settle = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, 1000);
+      });
+      await Promise.race([allClosed, settle]);
+      clearTimeout(timer);
+    }
     housekeeper.stop();
     await fastifyClosed;
     wss.close();

@@ -90,7 +90,10 @@ export function expectRefusedHandshake(url: string, timeoutMs = 10_000): Promise
       ws.terminate();
       reject(new Error('the server accepted a handshake it should refuse'));
     });
-    ws.on('error', () => undefined);
+    ws.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
     ws.on('unexpected-response', (_req, res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

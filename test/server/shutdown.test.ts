@@ -1,0 +1,68 @@
+// Graceful shutdown and the /metrics names.
+import type { Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { createServer } from '../../src/server/index.ts';
+import { waitForClose } from '../helpers/ws.ts';
+import { connectClient, expectRefusedHandshake, rest, startTestServer, TEST_SECRET } from '../helpers/server.ts';
+
+describe('close()', () => {
+  it('delivers every event answered 201 to every open socket, then closes them with 1001 and stops listening', async () => {
+    const server = await startTestServer();
+    const a = await connectClient(server, 'a');
+    const b = await connectClient(server, 'b');
+    const closedA = waitForClose(a.ws);
+    const closedB = waitForClose(b.ws);
+    expect((await rest(server, 'POST', '/bug-reports/', 'a', { title: 'last words', assignee_id: 'b' })).status).toBe(201);
+    await server.close();
+    expect((await closedA).code).toBe(1001);
+    expect((await closedB).code).toBe(1001);
+    expect(a.recorder.ofType('bug_report').map((e) => e.payload.title)).toEqual(['last words']);
+    expect(b.recorder.ofType('notification')).toHaveLength(1);
+    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+    await server.close(); // idempotent
+  });
+
+  it('finishes even when a peer never answers the close handshake', async () => {
+    const server = await createServer({ port: 0, secret: TEST_SECRET, closeGraceMs: 100 });
+    const stalled = await connectClient(server, 's');
+    (stalled.ws as unknown as { _socket: Socket })._socket.pause();
+    await server.close();
+    expect(server.connectionCount()).toBe(0);
+  });
+
+  it('refuses handshakes once closing', async () => {
+    const server = await createServer({ port: 0, secret: TEST_SECRET, closeGraceMs: 500 });
+    // a stalled socket holds close() open for the grace period, while the listener is already gone
+    const stalled = await connectClient(server, 's');
+    (stalled.ws as unknown as { _socket: Socket })._socket.pause();
+    const closing = server.close();
+    await expect(expectRefusedHandshake(server.wsUrl)).rejects.toThrow();
+    await closing;
+  });
+});
+
+describe('/metrics', () => {
+  it('exposes the connection, message, refusal, rate-limit, invalid, slow-consumer and process metrics', async () => {
+    const server = await startTestServer();
+    const c = await connectClient(server, 'm');
+    c.ws.send('junk');
+    await c.recorder.waitFor((m) => m.type === 'error');
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    const text = await res.text();
+    for (const name of [
+      'websocket_active_connections 1',
+      'websocket_messages_total{type="connection_established"} 1',
+      'websocket_messages_total{type="error"} 1',
+      'websocket_refused_handshakes_total',
+      'websocket_rate_limited_messages_total',
+      'websocket_invalid_messages_total{reason="invalid_format"} 1',
+      'websocket_slow_consumer_disconnects_total',
+      'process_cpu_user_seconds_total',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
+      expect(text, name).toContain(name);
+    }
+  });
+});
