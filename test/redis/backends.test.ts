@@ -294,7 +294,9 @@ describe.skipIf(skipRedis())('Redis backends across a Redis restart', () => {
     const after = await b.engine.publish(created(3), null);
     await onA.waitFor(2);
     expect(ids(onA.events)).toEqual([1, 3]);
-    expect(parseSeq(after!.seq)!.epoch).not.toBe(parseSeq(before.seq)!.epoch);
+    expect(parseSeq(after.seq)!.epoch).not.toBe(parseSeq(before.seq)!.epoch);
+    expect(a.engine.compareSeq(after.seq, before.seq)).toBeGreaterThan(0);
+    expect(a.engine.compareSeq(before.seq, after.seq)).toBeLessThan(0);
     // the old log is gone: its seqs are answered as too old, never as an empty replay
     const r = await a.engine.readSince(before.seq, 'u');
     expect(r.kind).toBe('window_exceeded');

@@ -325,6 +325,14 @@ export class RedisEventEngine implements EventEngine {
   }
 
   compareSeq(a: string, b: string): number {
+    // Across epochs, the current log is the newer one: a queued live event of a log that replaced the
+    // stream must never be filtered out as "already replayed" against a seq of the old log.
+    const ea = a.slice(0, a.indexOf(':'));
+    const eb = b.slice(0, b.indexOf(':'));
+    if (ea !== eb) {
+      if (ea === this.epoch) return 1;
+      if (eb === this.epoch) return -1;
+    }
     return compareSeqs(a, b);
   }
 

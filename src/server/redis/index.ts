@@ -87,17 +87,6 @@ export async function createRedisBackends(
   }
   log.info({ url: redactUrl(options.url) }, 'Redis backends ready');
 
-  // The connections are shared: close them once every part is closed.
-  let open = 3;
-  const release = async (): Promise<void> => {
-    if (--open > 0) return;
-    reader.disconnect();
-    await redis.quit().catch(() => redis.disconnect());
-  };
-  const once = (close: () => Promise<void>): (() => Promise<void>) => {
-    let done: Promise<void> | undefined;
-    return () => (done ??= close().then(release));
-  };
   const store = new RedisStore({ redis, prefix, metrics, clock: options.clock });
   const rateLimiter = new RedisRateLimiter({
     redis,
@@ -106,8 +95,18 @@ export async function createRedisBackends(
     windowMs: options.rateLimit.windowMs,
     metrics,
   });
-  engine.close = once(engine.close.bind(engine));
-  store.close = once(store.close.bind(store));
-  rateLimiter.close = once(rateLimiter.close.bind(rateLimiter));
+  // The engine owns the connections: closing it (the one part every caller closes) closes them, and
+  // the store and rate limiter answer 503 from then on.
+  const stopEngine = engine.close.bind(engine);
+  let closed: Promise<void> | undefined;
+  engine.close = () =>
+    (closed ??= (async () => {
+      await stopEngine();
+      reader.disconnect();
+      await redis.quit().then(
+        () => undefined,
+        () => redis.disconnect(),
+      );
+    })());
   return { engine, store, rateLimiter, kind: 'redis', metrics };
 }

@@ -1,0 +1,181 @@
+// Several server instances behind one real redis-server: cross-instance delivery, moving with `since`,
+// an instance SIGKILLed mid-run, Redis restarted mid-run, and the rate limit across instances.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../src/server/index.ts';
+import { encode, ErrorText } from '../../src/protocol/index.ts';
+import { RedisServer, skipRedis } from '../helpers/redis.ts';
+import { connectClient, startTestServer } from '../helpers/server.ts';
+import { LedgerClient, postBug, spawnServer, WAIT_MS } from './cluster.ts';
+
+describe.skipIf(skipRedis())('several instances behind one Redis', () => {
+  let redis: RedisServer;
+
+  beforeEach(async () => {
+    redis = await RedisServer.start();
+  });
+  afterEach(async () => {
+    await redis.stop();
+  });
+
+  function instance(extra: Parameters<typeof startTestServer>[0] = {}): Promise<RunningServer> {
+    return startTestServer({ redisUrl: redis.url, ...extra });
+  }
+
+  it('delivers every event POSTed to instance B to a client on instance A, exactly once and in order', async () => {
+    const a = await instance();
+    const b = await instance();
+    expect(a.backends.kind).toBe('redis');
+    const alice = new LedgerClient('alice', [a.wsUrl]);
+    const bob = new LedgerClient('bob', [a.wsUrl]);
+    await Promise.all([alice.connect(), bob.connect()]);
+
+    const titles = Array.from({ length: 30 }, (_, i) => `cross-${i}`);
+    for (const [i, title] of titles.entries()) {
+      const res = await postBug(b.url, title, i % 3 === 0 ? 'alice' : null);
+      expect(res.status).toBe(201);
+    }
+    const created = titles.map((t) => `bug_report.created:${t}`);
+    await alice.untilHas(created);
+    await bob.untilHas(created);
+    const aliceNotifications = [...alice.counts.keys()].filter((k) => k.startsWith('notification:'));
+    expect(aliceNotifications).toHaveLength(10);
+    expect([...bob.counts.keys()].filter((k) => k.startsWith('notification:'))).toHaveLength(0);
+    expect(alice.duplicates()).toEqual([]);
+    expect(bob.duplicates()).toEqual([]);
+    // in stream order: the seqs a client sees are strictly increasing
+    for (let i = 1; i < bob.seqs.length; i++) expect(a.backends.engine.compareSeq(bob.seqs[i - 1]!, bob.seqs[i]!)).toBeLessThan(0);
+  });
+
+  it('lets a client move from A to B with since and miss nothing', async () => {
+    const a = await instance();
+    const b = await instance();
+    const mover = new LedgerClient('mover', [a.wsUrl]);
+    await mover.connect();
+    const first = Array.from({ length: 10 }, (_, i) => `before-${i}`);
+    for (const t of first) expect((await postBug(a.url, t)).status).toBe(201);
+    await mover.untilHas(first.map((t) => `bug_report.created:${t}`));
+    const since = mover.lastSeq!;
+    mover.close();
+
+    // while it is away, events go in through both instances
+    const away = Array.from({ length: 10 }, (_, i) => `away-${i}`);
+    for (const [i, t] of away.entries()) expect((await postBug(i % 2 ? a.url : b.url, t)).status).toBe(201);
+
+    const moved = new LedgerClient('mover', [b.wsUrl]);
+    moved.lastSeq = since;
+    await moved.connect();
+    const live = Array.from({ length: 5 }, (_, i) => `live-${i}`);
+    for (const t of live) expect((await postBug(a.url, t)).status).toBe(201);
+    const expected = [...away, ...live].map((t) => `bug_report.created:${t}`);
+    await moved.untilHas(expected);
+    expect([...moved.counts.keys()]).toEqual(expected);
+    expect(moved.duplicates()).toEqual([]);
+    expect(moved.windowExceeded).toBe(0);
+  });
+
+  it('loses and duplicates nothing when instance A is SIGKILLed while events are fired at B', async () => {
+    const a = await spawnServer(redis.url);
+    const b = await instance();
+    const clients = Array.from({ length: 8 }, (_, i) => new LedgerClient(`user-${i % 4}`, [a.wsUrl, b.wsUrl]));
+    const watchers = Array.from({ length: 2 }, (_, i) => new LedgerClient(`watcher-${i}`, [b.wsUrl]));
+    await Promise.all([...clients, ...watchers].map((c) => c.connect()));
+
+    const titles = Array.from({ length: 120 }, (_, i) => `kill-${i}`);
+    const accepted: string[] = [];
+    let killed: Promise<void> | undefined;
+    for (const [i, t] of titles.entries()) {
+      // A dies a third of the way in, while the POSTs to B go on
+      if (i === 40) killed = a.kill();
+      const res = await postBug(b.url, t, i % 10 === 0 ? 'user-1' : null);
+      expect(res.status).toBe(201);
+      accepted.push(`bug_report.created:${t}`);
+    }
+    await killed;
+    for (const c of [...clients, ...watchers]) await c.untilHas(accepted);
+    for (const c of clients) {
+      expect(c.connections, 'every client on A reconnected to B').toBe(2);
+      expect(c.currentUrl).toBe(b.wsUrl);
+      expect(c.windowExceeded).toBe(0);
+      expect(c.duplicates()).toEqual([]);
+      const bugs = [...c.counts.keys()].filter((k) => k.startsWith('bug_report.'));
+      expect(bugs.sort()).toEqual([...accepted].sort());
+      const notes = [...c.counts.keys()].filter((k) => k.startsWith('notification:'));
+      expect(notes).toHaveLength(c.userId === 'user-1' ? 12 : 0);
+    }
+    for (const w of watchers) expect(w.duplicates()).toEqual([]);
+  });
+
+  it('delivers every event that got a 201 across a Redis restart, and answers 503 while Redis is down', async () => {
+    const a = await instance();
+    const b = await instance();
+    const onA = new LedgerClient('ra', [a.wsUrl]);
+    const onB = new LedgerClient('rb', [b.wsUrl]);
+    await Promise.all([onA.connect(), onB.connect()]);
+    const accepted: string[] = [];
+    const fire = async (url: string, title: string): Promise<number> => {
+      const res = await postBug(url, title);
+      if (res.status === 201) accepted.push(`bug_report.created:${title}`);
+      return res.status;
+    };
+
+    for (let i = 0; i < 20; i++) expect(await fire(i % 2 ? a.url : b.url, `pre-${i}`)).toBe(201);
+    // fire continuously while Redis goes down and comes back: each answer is 201 or 503, nothing else
+    let firing = true;
+    const statuses: number[] = [];
+    const background = (async () => {
+      for (let i = 0; firing && i < 5000; i++) statuses.push(await fire(i % 2 ? a.url : b.url, `during-${i}`));
+    })();
+    await redis.stop('SIGKILL');
+    const down = await postBug(b.url, 'while-down');
+    expect(down.status).toBe(503);
+    expect(JSON.stringify(down.body)).toMatch(/Redis/);
+    const ready = await fetch(`${a.url}/readyz`);
+    expect(ready.status).toBe(503);
+    await redis.restart();
+    await (a.backends.engine as unknown as { whenConnected(ms: number): Promise<boolean> }).whenConnected(WAIT_MS);
+    await (b.backends.engine as unknown as { whenConnected(ms: number): Promise<boolean> }).whenConnected(WAIT_MS);
+    firing = false;
+    await background;
+    for (let i = 0; i < 20; i++) expect(await fire(i % 2 ? a.url : b.url, `post-${i}`)).toBe(201);
+    expect((await fetch(`${b.url}/readyz`)).status).toBe(200);
+
+    expect(new Set(statuses)).toEqual(new Set(statuses.filter((s) => s === 201 || s === 503)));
+    await onA.untilHas(accepted);
+    await onB.untilHas(accepted);
+    for (const c of [onA, onB]) {
+      expect(c.duplicates()).toEqual([]);
+      // only events that got a 201 were delivered: nothing half done
+      expect([...c.counts.keys()].sort()).toEqual([...accepted].sort());
+      expect(c.connections).toBe(1);
+    }
+  });
+
+  it('holds the rate limit for one user with connections on two instances', async () => {
+    const now = Date.now();
+    let clock = now;
+    const a = await instance({ rateLimit: { max: 5, windowMs: 1000 }, clock: () => clock });
+    const b = await instance({ rateLimit: { max: 5, windowMs: 1000 }, clock: () => clock });
+    const onA = await connectClient(a, 'limited');
+    const onB = await connectClient(b, 'limited');
+    const answered = (): number =>
+      [onA, onB].reduce(
+        (n, c) => n + c.recorder.messages.filter((m) => m.type === 'pong' || (m.type === 'error' && m.payload.message === ErrorText.RateLimitExceeded)).length,
+        0,
+      );
+    // answers arrive on either socket: wait on both recorders for the total
+    const untilAnswered = (n: number) =>
+      Promise.race([onA.recorder.waitFor(() => answered() >= n), onB.recorder.waitFor(() => answered() >= n)]);
+    for (let i = 0; i < 8; i++) (i % 2 ? onA : onB).ws.send(encode({ type: 'ping' }));
+    await untilAnswered(8);
+    const count = (type: 'pong' | 'error'): number => [onA, onB].reduce((n, c) => n + c.recorder.ofType(type).length, 0);
+    expect(count('pong')).toBe(5);
+    expect(count('error')).toBe(3);
+
+    // the window slides: a second later the user may send again, still 5 in total across both
+    clock = now + 1000;
+    for (let i = 0; i < 6; i++) (i % 2 ? onA : onB).ws.send(encode({ type: 'ping' }));
+    await untilAnswered(14);
+    expect(count('pong')).toBe(10);
+    expect(count('error')).toBe(4);
+  });
+});
