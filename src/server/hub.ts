@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { CloseCode, encode, type ServerMessage } from '../protocol/index.ts';
 import type { PublishedEvent } from './backends.ts';
 import type { ServerMetrics } from './metrics.ts';
+import { buildTextFrame, directSocket, supportsDirectWrite } from './wire-frame.ts';
 
 /** Text frames, no compression: ws frames the shared buffer without copying it. */
 export const SEND_OPTIONS = { binary: false, compress: false, fin: true } as const;
@@ -24,6 +25,8 @@ export class Connection {
   closingSince = 0;
   /** Why the server closed it, for the close log line. */
   closeReason: string | undefined;
+  /** Pre-built frames may be written straight to its socket (see wire-frame.ts). */
+  readonly direct: boolean;
 
   constructor(
     readonly id: string,
@@ -32,7 +35,9 @@ export class Connection {
     readonly exp: number,
     readonly ws: WebSocket,
     readonly log: Logger,
-  ) {}
+  ) {
+    this.direct = supportsDirectWrite(ws);
+  }
 }
 
 export class Hub {
@@ -87,15 +92,20 @@ export class Hub {
   deliver(event: PublishedEvent): void {
     let sent = 0;
     if (event.target === null) {
-      for (const conn of this.receivers) if (this.push(conn, event)) sent++;
+      if (this.receivers.size === 0) return;
+      const wire = buildTextFrame(event.frame);
+      for (const conn of this.receivers) if (this.push(conn, event, wire)) sent++;
     } else {
       const set = this.byUser.get(event.target);
-      if (set) for (const conn of set) if (this.push(conn, event)) sent++;
+      if (!set) return;
+      const wire = buildTextFrame(event.frame);
+      for (const conn of set) if (this.push(conn, event, wire)) sent++;
     }
     if (sent > 0) this.metrics.messagesSent.inc({ type: event.type }, sent);
   }
 
-  private push(conn: Connection, event: PublishedEvent): boolean {
+  /** Hand one event to one connection: queue it while replaying, else write the shared bytes. */
+  private push(conn: Connection, event: PublishedEvent, wire: Buffer): boolean {
     if (conn.queue !== null) {
       conn.queue.push(event);
       conn.queuedBytes += event.frame.length;
@@ -104,8 +114,16 @@ export class Hub {
     }
     const ws = conn.ws;
     if (ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(event.frame, SEND_OPTIONS);
-    if (ws.bufferedAmount > this.slowConsumerLimit) this.closeSlow(conn);
+    const socket = conn.direct ? directSocket(ws) : undefined;
+    let buffered: number;
+    if (socket) {
+      socket.write(wire);
+      buffered = socket.writableLength;
+    } else {
+      ws.send(event.frame, SEND_OPTIONS);
+      buffered = ws.bufferedAmount;
+    }
+    if (buffered > this.slowConsumerLimit) this.closeSlow(conn);
     return true;
   }
 

@@ -1,0 +1,58 @@
+// The fan-out fast path writes pre-built frames; they must be byte-identical to what ws would send.
+import { once } from 'node:events';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import WebSocket, { Sender, WebSocketServer } from 'ws';
+import type { BugReport } from '../../src/protocol/index.ts';
+import { buildTextFrame, supportsDirectWrite } from '../../src/server/wire-frame.ts';
+import { connectClient, startTestServer } from '../helpers/server.ts';
+
+describe('buildTextFrame', () => {
+  for (const size of [0, 1, 125, 126, 127, 65535, 65536, 70_000]) {
+    it(`matches ws's own framing for a ${size}-byte payload`, () => {
+      const payload = Buffer.alloc(size, 0x61);
+      const theirs = Buffer.concat(
+        Sender.frame(payload, { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false } as never) as Buffer[],
+      );
+      expect(buildTextFrame(payload).equals(theirs)).toBe(true);
+    });
+  }
+});
+
+describe('direct writes', () => {
+  it('are available on server-side sockets of the installed ws (else the server silently falls back)', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+    onTestFinished(() => new Promise<void>((r) => wss.close(() => r())));
+    await once(wss, 'listening');
+    const { port } = wss.address() as { port: number };
+    const client = new WebSocket(`ws://127.0.0.1:${port}`);
+    onTestFinished(() => client.terminate());
+    const [serverSide] = (await once(wss, 'connection')) as [WebSocket];
+    await once(client, 'open');
+    expect(supportsDirectWrite(serverSide)).toBe(true);
+  });
+
+  it('deliver small, medium and 64-bit-length events intact and in order, interleaved with pongs', async () => {
+    const server = await startTestServer();
+    const c = await connectClient(server, 'u');
+    const sizes = [10, 200, 70_000, 5, 66_000];
+    const at = new Date().toISOString();
+    for (const [i, size] of sizes.entries()) {
+      const payload: BugReport = {
+        id: i + 1,
+        title: `s${size}`,
+        description: 'd'.repeat(size),
+        severity: 'low',
+        status: 'open',
+        assignee_id: null,
+        reporter_id: 'x',
+        created_at: at,
+        updated_at: at,
+      };
+      await server.backends.engine.publish({ type: 'bug_report', action: 'created', payload }, null);
+      c.ws.send(JSON.stringify({ type: 'ping' }));
+    }
+    const events = await c.recorder.waitForCount((m) => m.type === 'bug_report', sizes.length);
+    expect(events.map((e) => (e.type === 'bug_report' ? e.payload.description.length : -1))).toEqual(sizes);
+    await c.recorder.waitForCount((m) => m.type === 'pong', sizes.length);
+  });
+});
