@@ -78,6 +78,7 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
   if (options.devSecret) {
     logger.warn('no JWT secret configured: using the built-in development secret (set BUGZAPP_JWT_SECRET or --secret)');
   }
+  const metrics = createMetrics();
   const backends =
     options.backends ??
     (options.redisUrl
@@ -86,10 +87,10 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
           history: options.history,
           rateLimit: options.rateLimit,
           logger,
+          registry: metrics.registry,
+          clock: options.clock,
         })
       : createMemoryBackends({ history: options.history, rateLimit: options.rateLimit, clock: options.clock }));
-
-  const metrics = createMetrics();
   const events = new EventEmitter<ServerEvents>();
   const hub = new Hub(metrics, options.slowConsumerLimit, (conn) => {
     events.emit('slow_consumer', { connectionId: conn.id, userId: conn.userId });
