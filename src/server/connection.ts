@@ -32,13 +32,13 @@ export interface Handshake {
 
 export function openConnection(ctx: ConnectionContext, ws: WebSocket, hs: Handshake): Connection {
   const id = ctx.nextConnectionId();
-  const log = ctx.logger.child({ conn: id, user: hs.userId });
-  const conn = new Connection(id, hs.userId, hs.exp, ws, log);
+  const conn = new Connection(id, hs.userId, hs.exp, ws, ctx.logger);
+  const log = ctx.logger;
   // registered before the log is read: live events queue up until the replay is done
   ctx.hub.add(conn);
   ctx.housekeeper.wheel.add(conn);
   ctx.metrics.activeConnections.inc();
-  log.info({ since: hs.since }, 'connection opened');
+  log.info({ conn: id, user: hs.userId, since: hs.since }, 'connection opened');
   ctx.emit('connection', conn);
 
   ws.on('pong', () => {
@@ -50,7 +50,7 @@ export function openConnection(ctx: ConnectionContext, ws: WebSocket, hs: Handsh
       ctx.metrics.invalidMessages.inc({ reason: 'too_big' });
       conn.closeReason = 'message too big';
     } else {
-      log.warn({ err: err.message, code: err.code }, 'socket error');
+      conn.log.warn({ err: err.message, code: err.code }, 'socket error');
     }
   });
   ws.on('close', (code, reasonBuf) => {
@@ -58,7 +58,7 @@ export function openConnection(ctx: ConnectionContext, ws: WebSocket, hs: Handsh
     ctx.housekeeper.wheel.remove(conn);
     ctx.metrics.activeConnections.dec();
     const reason = conn.closeReason ?? reasonBuf.toString();
-    log.info({ code, reason }, 'connection closed');
+    log.info({ conn: id, user: conn.userId, code, reason }, 'connection closed');
     ctx.emit('disconnect', conn, { code, reason });
   });
 

@@ -28,15 +28,22 @@ export class Connection {
   /** Pre-built frames may be written straight to its socket (see wire-frame.ts). */
   readonly direct: boolean;
 
+  private childLogger: Logger | undefined;
+
   constructor(
     readonly id: string,
     readonly userId: string,
     /** Token expiry, seconds since the epoch. */
     readonly exp: number,
     readonly ws: WebSocket,
-    readonly log: Logger,
+    private readonly rootLogger: Logger,
   ) {
     this.direct = supportsDirectWrite(ws);
+  }
+
+  /** This connection's child logger, made on first use: idle connections hold none (RSS per connection). */
+  get log(): Logger {
+    return (this.childLogger ??= this.rootLogger.child({ conn: this.id, user: this.userId }));
   }
 }
 

@@ -1,6 +1,8 @@
 // Graceful shutdown and the /metrics names.
+import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import pino from 'pino';
 import { createServer } from '../../src/server/index.ts';
 import { waitForClose } from '../helpers/ws.ts';
 import { connectClient, expectRefusedHandshake, rest, startTestServer, TEST_SECRET } from '../helpers/server.ts';
@@ -38,6 +40,27 @@ describe('close()', () => {
     const closing = server.close();
     await expect(expectRefusedHandshake(server.wsUrl)).rejects.toThrow();
     await closing;
+  });
+});
+
+describe('logs', () => {
+  it('writes one line per connection opened and closed, with user, connection id and close code', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
+    const server = await startTestServer({ logger });
+    const c = await connectClient(server, 'logged');
+    const gone = once(server.events, 'disconnect');
+    c.ws.close(1000, 'bye');
+    await gone;
+    await server.close();
+    const opened = lines.filter((l) => l.msg === 'connection opened');
+    const closed = lines.filter((l) => l.msg === 'connection closed');
+    expect(opened).toHaveLength(1);
+    expect(closed).toHaveLength(1);
+    expect(opened[0]).toMatchObject({ user: 'logged', conn: expect.stringMatching(/^c-/) });
+    expect(closed[0]).toMatchObject({ user: 'logged', conn: opened[0]!.conn, code: 1000, reason: 'bye' });
+    // the missing secret was not the case here, so no dev-secret warning
+    expect(lines.filter((l) => /development secret/.test(String(l.msg)))).toHaveLength(0);
   });
 });
 
