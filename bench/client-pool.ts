@@ -11,7 +11,11 @@ export interface WorkerInit {
   addressOffset: number;
   concurrency: number;
   connectTimeoutMs: number;
+  client: ClientKind;
 }
+
+/** `raw`: the bench's lean receive-only client (bench/raw-ws.ts); `ws`: the ws library's client. */
+export type ClientKind = 'raw' | 'ws';
 
 export interface WorkerReport {
   connections: number;
@@ -25,6 +29,8 @@ export interface WorkerReport {
   lastReceiptAt: number;
   histogram: string;
   eventLoopUtilization: number;
+  /** CPU this worker thread used over the measurement, share of one core */
+  cpuShare: number;
   lagP99Ms: number;
   lagMaxMs: number;
 }
@@ -62,6 +68,8 @@ export interface ClientPoolOptions {
   /** Handshakes in flight per worker. @default 100 */
   concurrency?: number;
   connectTimeoutMs?: number;
+  /** @default 'raw' */
+  client?: ClientKind;
 }
 
 export interface PoolReport {
@@ -75,7 +83,7 @@ export interface PoolReport {
   firstReceiptAt: number;
   lastReceiptAt: number;
   latency: LatencySummary;
-  workers: { eventLoopUtilization: number; lagP99Ms: number; lagMaxMs: number }[];
+  workers: { eventLoopUtilization: number; cpuShare: number; lagP99Ms: number; lagMaxMs: number }[];
 }
 
 /** The default loopback source addresses: 127.0.0.2 to 127.0.0.9. */
@@ -108,8 +116,14 @@ export class ClientPool {
         addressOffset: w,
         concurrency: options.concurrency ?? 100,
         connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
+        client: options.client ?? 'raw',
       };
-      const worker = new Worker(new URL('./client-worker.ts', import.meta.url), { workerData: init });
+      // BENCH_WORKER_PROF=dir writes a CPU profile per client worker, to see where the client spends
+      const prof = process.env.BENCH_WORKER_PROF;
+      const worker = new Worker(new URL('./client-worker.ts', import.meta.url), {
+        workerData: init,
+        ...(prof ? { execArgv: [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${prof}`] } : {}),
+      });
       worker.on('message', (res: WorkerResponse) => {
         const done = pool.pending.get(res.id);
         pool.pending.delete(res.id);
@@ -187,7 +201,7 @@ export class ClientPool {
       firstReceiptAt: Math.min(...reports.map((r) => r.firstReceiptAt || Infinity)),
       lastReceiptAt: Math.max(0, ...reports.map((r) => r.lastReceiptAt)),
       latency: summarize(mergeEncoded(reports.map((r) => r.histogram))),
-      workers: reports.map((r) => ({ eventLoopUtilization: r.eventLoopUtilization, lagP99Ms: r.lagP99Ms, lagMaxMs: r.lagMaxMs })),
+      workers: reports.map((r) => ({ eventLoopUtilization: r.eventLoopUtilization, cpuShare: r.cpuShare, lagP99Ms: r.lagP99Ms, lagMaxMs: r.lagMaxMs })),
     };
   }
 

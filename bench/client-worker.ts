@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { decodeServerMessage } from '../src/protocol/index.ts';
+import { RawWsClient } from './raw-ws.ts';
 import { createHistogram, encodeHistogram, recordMicros } from './histogram.ts';
 import type { WorkerInit, WorkerReport, WorkerRequest, WorkerResponse } from './client-pool.ts';
 
@@ -12,7 +13,9 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 
 const n = init.tokens.length;
-const sockets: (WebSocket | undefined)[] = new Array(n);
+const sockets: (Connection | undefined)[] = new Array(n);
+const closedWaiters = new Map<number, () => void>();
+const live = new Uint8Array(n);
 const received = new Int32Array(n);
 const lastId = new Int32Array(n);
 let outOfOrder = 0;
@@ -27,6 +30,8 @@ const histogram = createHistogram();
 const LAG_RESOLUTION_MS = 10;
 const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
 let eluStart = performance.eventLoopUtilization();
+let cpuStart = process.threadCpuUsage();
+let wallStart = performance.now();
 
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -52,18 +57,18 @@ function onMessage(i: number, data: Buffer): void {
   }
 }
 
+interface Connection {
+  terminate(): void;
+}
+
 function connectOne(i: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const base = init.wsUrls[i % init.wsUrls.length]!;
+    const url = `${base}/ws?token=${init.tokens[i]}`;
     const localAddress = init.localAddresses[(init.addressOffset + i) % init.localAddresses.length];
-    const ws = new WebSocket(`${base}/ws?token=${init.tokens[i]}`, {
-      perMessageDeflate: false,
-      handshakeTimeout: init.connectTimeoutMs,
-      ...(localAddress ? { localAddress } : {}),
-    });
     let ready = false;
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary) return;
+    let conn: Connection;
+    const onText = (data: Buffer): void => {
       if (!ready) {
         let msg;
         try {
@@ -73,20 +78,44 @@ function connectOne(i: number): Promise<void> {
         }
         if (msg?.type === 'connection_established') {
           ready = true;
-          sockets[i] = ws;
+          sockets[i] = conn;
+          live[i] = 1;
           resolve();
           return;
         }
       }
       onMessage(i, data);
+    };
+    const onClose = (code: number, reason: string): void => {
+      if (!ready) reject(new Error(`closed (${code}${reason ? ` ${reason}` : ''}) before connection_established`));
+      else {
+        live[i] = 0;
+        if (!closing) unexpectedCloses += 1;
+        closedWaiters.get(i)?.();
+      }
+    };
+    if (init.client === 'raw') {
+      conn = new RawWsClient(
+        url,
+        { handshakeTimeoutMs: init.connectTimeoutMs, ...(localAddress ? { localAddress } : {}) },
+        { onOpen: () => undefined, onText, onClose },
+      );
+      return;
+    }
+    const ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      handshakeTimeout: init.connectTimeoutMs,
+      skipUTF8Validation: true,
+      ...(localAddress ? { localAddress } : {}),
+    });
+    conn = ws;
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) onText(data);
     });
     ws.on('error', (err) => {
       if (!ready) reject(err);
     });
-    ws.on('close', (code) => {
-      if (!ready) reject(new Error(`closed with ${code} before connection_established`));
-      else if (!closing) unexpectedCloses += 1;
-    });
+    ws.on('close', (code, reason) => onClose(code, reason.toString()));
   });
 }
 
@@ -125,6 +154,8 @@ function report(): WorkerReport {
     if (r > max) max = r;
   }
   const elu = performance.eventLoopUtilization(eluStart);
+  const cpu = process.threadCpuUsage(cpuStart);
+  const wall = performance.now() - wallStart;
   return {
     connections: open,
     received: total,
@@ -137,6 +168,8 @@ function report(): WorkerReport {
     lastReceiptAt,
     histogram: encodeHistogram(histogram),
     eventLoopUtilization: elu.utilization,
+    // this thread's own CPU: a loop that is busy but got little CPU was starved by other processes
+    cpuShare: wall > 0 ? (cpu.user + cpu.system) / 1000 / wall : 0,
     lagP99Ms: lag.count ? Math.max(0, lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS) : 0,
     lagMaxMs: lag.count ? Math.max(0, lag.max / 1e6 - LAG_RESOLUTION_MS) : 0,
   };
@@ -145,11 +178,11 @@ function report(): WorkerReport {
 async function closeAll(): Promise<void> {
   closing = true;
   const waits: Promise<void>[] = [];
-  for (const ws of sockets) {
-    if (!ws || ws.readyState === WebSocket.CLOSED) continue;
-    waits.push(new Promise((r) => ws.once('close', () => r())));
-    ws.terminate();
-  }
+  sockets.forEach((conn, i) => {
+    if (!conn || !live[i]) return;
+    waits.push(new Promise((r) => closedWaiters.set(i, r)));
+    conn.terminate();
+  });
   await Promise.all(waits);
 }
 
@@ -169,6 +202,8 @@ port.on('message', async (req: WorkerRequest) => {
       lag.reset();
       lag.enable();
       eluStart = performance.eventLoopUtilization();
+      cpuStart = process.threadCpuUsage();
+      wallStart = performance.now();
       measuring = true;
       res = { id: req.id, cmd: 'start' };
       break;

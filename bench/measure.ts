@@ -1,9 +1,9 @@
 // The two measurements every server case is made of: broadcast fan-out under a fixed offered load, and
 // the resident memory that idle connections cost.
 import { mintTokenSync } from '../src/protocol/index.ts';
-import { ClientPool, type PoolReport } from './client-pool.ts';
+import { ClientPool, type ClientKind, type PoolReport } from './client-pool.ts';
 import { fireReports, type FireResult } from './fire.ts';
-import { sampleProcess, type ProcSample } from './proc-stats.ts';
+import { machineBusyCores, sampleMachine, sampleProcess, type ProcSample } from './proc-stats.ts';
 import type { LatencySummary } from './histogram.ts';
 import type { ServerProcess } from './server-process.ts';
 
@@ -19,6 +19,8 @@ export interface CommonOptions {
   secret: string;
   workers: number;
   localAddresses: string[];
+  /** Which receiving client the workers run. @default 'raw' */
+  client?: ClientKind;
   signal?: AbortSignal;
   log: (line: string) => void;
 }
@@ -39,6 +41,11 @@ export interface ClientHealth {
   workers: PoolReport['workers'];
   senderScheduleLagMaxMs: number;
   senderLagP99Ms: number;
+  /** CPU of the whole client process (workers and sender), in cores */
+  processCores: number;
+  /** cores busy on the whole machine, and what processes other than the server(s) and client took */
+  machineBusyCores: number;
+  otherCores: number;
 }
 
 export interface FanoutResult {
@@ -64,7 +71,7 @@ export interface FanoutResult {
 }
 
 /** Client-side bounds past which the numbers measure the client, not the server. */
-export const CLIENT_LIMITS = { eventLoopUtilization: 0.9, lagP99Ms: 100, senderScheduleLagMs: 250 } as const;
+export const CLIENT_LIMITS = { eventLoopUtilization: 0.9, threadCpuShare: 0.85, lagP99Ms: 100, senderScheduleLagMs: 250 } as const;
 
 function cpuOf(samplesA: ProcSample[], samplesB: ProcSample[]): { cpuMs: number; coreShare: number } {
   let cpuMs = 0;
@@ -77,9 +84,16 @@ function cpuOf(samplesA: ProcSample[], samplesB: ProcSample[]): { cpuMs: number;
   return { cpuMs, coreShare: wall > 0 ? cpuMs / wall : 0 };
 }
 
-function judgeClient(report: PoolReport, fire: FireResult): ClientHealth {
+interface CpuContext {
+  processCores: number;
+  machineBusyCores: number;
+  otherCores: number;
+}
+
+function judgeClient(report: PoolReport, fire: FireResult, cpu: CpuContext): ClientHealth {
   const reasons: string[] = [];
   report.workers.forEach((w, i) => {
+    if (w.cpuShare > CLIENT_LIMITS.threadCpuShare) reasons.push(`client worker ${i} used ${(w.cpuShare * 100).toFixed(0)}% of a core`);
     if (w.eventLoopUtilization > CLIENT_LIMITS.eventLoopUtilization) {
       reasons.push(`client worker ${i} event loop ${(w.eventLoopUtilization * 100).toFixed(0)}% busy`);
     }
@@ -94,6 +108,7 @@ function judgeClient(report: PoolReport, fire: FireResult): ClientHealth {
     workers: report.workers,
     senderScheduleLagMaxMs: fire.scheduleLagMaxMs,
     senderLagP99Ms: fire.senderLagP99Ms,
+    ...cpu,
   };
 }
 
@@ -126,12 +141,16 @@ export async function measureFanout(target: Target, options: FanoutOptions): Pro
     workers: options.workers,
     secret: options.secret,
     localAddresses: options.localAddresses,
+    ...(options.client ? { client: options.client } : {}),
   });
   try {
     options.log(`${target.name}: ${connect.connected} connected, ${connect.failed} failed; firing ${options.warmup}+${options.count} at ${options.rate}/s`);
     await pool.start();
     const before = target.processes.map((p) => sampleProcess(p.pid));
     const supportBefore = (target.support ?? []).map((p) => sampleProcess(p.pid));
+    const machineBefore = sampleMachine();
+    const clientBefore = process.cpuUsage();
+    const clientWallStart = performance.now();
     const fire = await fireReports({
       postUrls: target.processes.map((p) => p.url),
       token: mintTokenSync({ userId: 'bench-sender', secret: options.secret }),
@@ -144,8 +163,18 @@ export async function measureFanout(target: Target, options: FanoutOptions): Pro
     await waitForDeliveries(pool, expected, options.drainTimeoutMs, options.signal);
     const after = target.processes.map((p) => sampleProcess(p.pid));
     const supportAfter = (target.support ?? []).map((p) => sampleProcess(p.pid));
+    const machineAfter = sampleMachine();
+    const clientCpu = process.cpuUsage(clientBefore);
+    const clientCores = (clientCpu.user + clientCpu.system) / 1000 / Math.max(1, performance.now() - clientWallStart);
     const report = await pool.stop();
     const cpu = cpuOf(before, after);
+    const support = target.support?.length ? cpuOf(supportBefore, supportAfter) : undefined;
+    const busy = machineBusyCores(machineBefore, machineAfter);
+    const cpuContext: CpuContext = {
+      processCores: clientCores,
+      machineBusyCores: busy,
+      otherCores: Math.max(0, busy - clientCores - cpu.coreShare - (support?.coreShare ?? 0)),
+    };
     const spanS = Math.max(1e-3, (report.lastReceiptAt - fire.firstSentAt) / 1000);
     const fireS = Math.max(1e-3, (options.warmup + options.count) / options.rate);
     const result: FanoutResult = {
@@ -176,8 +205,8 @@ export async function measureFanout(target: Target, options: FanoutOptions): Pro
         cpuPerDeliveryUs: report.received ? (cpu.cpuMs * 1000) / report.received : NaN,
         rssAfterMiB: after.reduce((a, s) => a + s.rssBytes, 0) / 2 ** 20,
       },
-      ...(target.support?.length ? { support: cpuOf(supportBefore, supportAfter) } : {}),
-      client: judgeClient(report, fire),
+      ...(support ? { support } : {}),
+      client: judgeClient(report, fire, cpuContext),
       wallMs: performance.now() - started,
     };
     return result;
@@ -214,6 +243,7 @@ export async function measureIdleRss(target: Target, options: IdleOptions): Prom
     workers: options.workers,
     secret: options.secret,
     localAddresses: options.localAddresses,
+    ...(options.client ? { client: options.client } : {}),
     concurrency: 200,
   });
   try {

@@ -41,3 +41,26 @@ export function cpuBetween(a: ProcSample, b: ProcSample): { cpuMs: number; coreS
   const wall = b.at - a.at;
   return { cpuMs, coreShare: wall > 0 ? cpuMs / wall : 0 };
 }
+
+export interface MachineSample {
+  /** busy and total CPU time over all cores, ms */
+  busyMs: number;
+  totalMs: number;
+  at: number;
+}
+
+/** Whole-machine CPU from /proc/stat, to tell how much other processes took during a measurement. */
+export function sampleMachine(): MachineSample {
+  const first = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  const f = first.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  const k = 1000 / clockTicks();
+  return { busyMs: (total - idle) * k, totalMs: total * k, at: performance.now() };
+}
+
+/** Cores busy on average between two samples (0..number of cores). */
+export function machineBusyCores(a: MachineSample, b: MachineSample): number {
+  const wall = b.at - a.at;
+  return wall > 0 ? (b.busyMs - a.busyMs) / wall : 0;
+}

@@ -53,9 +53,9 @@ function arrivedCell(f: FanoutResult | undefined): string {
 
 function clientCell(f: FanoutResult | undefined): string {
   if (!f) return '–';
-  const elu = Math.max(0, ...f.client.workers.map((w) => w.eventLoopUtilization));
+  const cpu = Math.max(0, ...f.client.workers.map((w) => w.cpuShare));
   const lag = Math.max(0, ...f.client.workers.map((w) => w.lagP99Ms));
-  return `${f.client.valid ? 'ok' : 'INVALID'} (busiest worker ${pct(elu)}, lag p99 ${ms(lag)})`;
+  return `${f.client.valid ? 'ok' : 'INVALID'}: ${f.client.processCores.toFixed(2)} cores, busiest worker ${pct(cpu)}, lag p99 ${ms(lag)}`;
 }
 
 /** Rows of a fan-out comparison: one column per target, then optional ratio columns. */
@@ -79,7 +79,8 @@ function fanoutRows(
     ['server CPU (share of one core)', ...withRatio(col((f: FanoutResult) => pct(f.server.coreShare), fanout), undefined)],
     ['server CPU per delivery', ...withRatio(col((f: FanoutResult) => us(f.server.cpuPerDeliveryUs), fanout), r[3])],
     ['RSS per idle connection', ...withRatio(col((i: IdleResult) => `${kib(i.bytesPerConnection)} (${int(i.connections)} conns)`, idle), r[4])],
-    ['client', ...withRatio(fanout.map(clientCell), undefined)],
+    ['client process', ...withRatio(fanout.map(clientCell), undefined)],
+    ['other processes on the machine', ...withRatio(col((f: FanoutResult) => `${f.client.otherCores.toFixed(2)} cores`, fanout), undefined)],
   ];
 }
 

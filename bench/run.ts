@@ -25,6 +25,7 @@ const HELP = `Usage: npm run bench -- [options]
   --duration <s>          seconds of measured broadcasts (default 12)
   --idle-connections <n>  connections for RSS per idle connection (default 10000; 0 skips)
   --workers <n>           client worker threads (default 2)
+  --client raw|ws         receiving client: the bench's lean one (default) or the ws library's
   --sources <n>           loopback source addresses 127.0.0.2.. rotated over connections (default 8)
   --out <dir>             results directory (default bench/results)
   -h, --help
@@ -62,6 +63,7 @@ async function main(): Promise<number> {
       'idle-connections': { type: 'string' },
       workers: { type: 'string' },
       sources: { type: 'string' },
+      client: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -79,6 +81,7 @@ async function main(): Promise<number> {
   const idleConnections = positiveInt('idle-connections', values['idle-connections'], quick ? 2000 : 10_000, 0);
   const workers = positiveInt('workers', values.workers, 2);
   const sources = positiveInt('sources', values.sources, 8, 0);
+  const client = listOf('client', values.client ? [values.client] : undefined, ['raw', 'ws'] as const, ['raw'])[0]!;
   const outDir = resolve(values.out ?? fileURLToPath(new URL('./results/', import.meta.url)));
 
   const controller = new AbortController();
@@ -95,6 +98,7 @@ async function main(): Promise<number> {
   const common = {
     secret: process.env.BUGZAPP_JWT_SECRET ?? DEV_SECRET,
     workers,
+    client,
     localAddresses: sources > 0 ? loopbackSources(sources) : [],
     signal: controller.signal,
     log: (line: string) => process.stderr.write(`[bench] ${line}\n`),
