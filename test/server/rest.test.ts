@@ -1,7 +1,21 @@
 // protocol.md section 7: the REST endpoints, their 422/404 shapes, trailing slashes, and the events each pushes.
 import { describe, expect, it } from 'vitest';
 import type { BugReport, BugReportEvent, Comment, CommentEvent, NotificationEvent } from '../../src/protocol/index.ts';
+import { BugzappError } from '../../src/errors.ts';
+import { MemoryEventEngine, MemoryStore, SlidingWindowRateLimiter, type UnsequencedEvent } from '../../src/server/index.ts';
 import { connectClient, rest, startTestServer } from '../helpers/server.ts';
+
+/** The real in-memory engine with a switch that makes the log unreachable, as a Redis outage does. */
+class SwitchableEngine extends MemoryEventEngine {
+  down = false;
+  override publish(event: UnsequencedEvent, target: string | null) {
+    if (this.down) return Promise.reject(new BugzappError('ERR_BACKEND_UNAVAILABLE', 'event log unreachable'));
+    return super.publish(event, target);
+  }
+  override isReady() {
+    return Promise.resolve(!this.down);
+  }
+}
 
 describe('bug reports', () => {
   it('creates, lists, reads, patches and deletes, with and without the trailing slash', async () => {
@@ -135,5 +149,26 @@ describe('events pushed by REST', () => {
       'notification',
     ]);
     expect(other.recorder.ofType('notification')).toHaveLength(0);
+  });
+});
+
+describe('backing services down', () => {
+  it('answers a POST with 503 and a clear detail when the log cannot be written, and /readyz with 503', async () => {
+    const engine = new SwitchableEngine();
+    const server = await startTestServer({
+      backends: { engine, store: new MemoryStore(), rateLimiter: new SlidingWindowRateLimiter(10, 1000), kind: 'memory' },
+    });
+    const watcher = await connectClient(server, 'w');
+    engine.down = true;
+    const r = await rest(server, 'POST', '/bug-reports/', 'u', { title: 'lost?' });
+    expect(r.status).toBe(503);
+    expect((r.body as { detail: string }).detail).toMatch(/unavailable/i);
+    expect((await rest(server, 'GET', '/readyz', null)).status).toBe(503);
+    expect((await rest(server, 'GET', '/healthz', null)).status).toBe(200);
+    engine.down = false;
+    expect((await rest(server, 'GET', '/readyz', null)).status).toBe(200);
+    expect((await rest(server, 'POST', '/bug-reports/', 'u', { title: 'back' })).status).toBe(201);
+    await watcher.recorder.waitFor((m) => m.type === 'bug_report');
+    expect(watcher.recorder.ofType('bug_report').map((e) => e.payload.title)).toEqual(['back']);
   });
 });
