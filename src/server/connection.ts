@@ -50,6 +50,8 @@ export function openConnection(ctx: ConnectionContext, ws: WebSocket, hs: Handsh
       ctx.metrics.invalidMessages.inc({ reason: 'too_big' });
       conn.closeReason = 'message too big';
     } else {
+      // a frame ws refuses (bad UTF-8, opcode, masking...): ws closes with 1002/1007 itself
+      if (err.code?.startsWith('WS_ERR_')) ctx.metrics.invalidMessages.inc({ reason: 'protocol_error' });
       conn.log.warn({ err: err.message, code: err.code }, 'socket error');
     }
   });

@@ -2,7 +2,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type RefusalReason = 'missing_token' | 'invalid_token' | 'expired_token' | 'bad_path' | 'shutting_down';
-export type InvalidReason = 'invalid_format' | 'binary' | 'unknown_type' | 'too_big';
+export type InvalidReason = 'invalid_format' | 'binary' | 'unknown_type' | 'too_big' | 'protocol_error';
 
 export interface ServerMetrics {
   registry: Registry;

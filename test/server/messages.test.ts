@@ -85,6 +85,19 @@ describe('client messages', () => {
     });
   }
 
+  it('closes with 1007 a text frame that is not UTF-8, counts it, and keeps serving', async () => {
+    const server = await startTestServer();
+    const bad = await connectClient(server, 1);
+    const closed = waitForClose(bad.ws);
+    // ws validates outgoing text only when asked; send raw invalid bytes as a text frame
+    bad.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    expect((await closed).code).toBe(1007);
+    expect(await metricValue(server, 'websocket_invalid_messages_total', { reason: 'protocol_error' })).toBe(1);
+    const next = await connectClient(server, 2);
+    next.ws.send(JSON.stringify({ type: 'ping' }));
+    await next.recorder.waitFor((m) => m.type === 'pong');
+  });
+
   it('closes with 1009 a frame over maxPayload, and other connections stay', async () => {
     const server = await startTestServer({ maxPayload: 1024 });
     const big = await connectClient(server, 1);
