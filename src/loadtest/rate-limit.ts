@@ -8,6 +8,8 @@ import type { RateLimitCheck } from './types.ts';
 
 export interface RateLimitProbeOptions {
   url: string;
+  /** Where the limited user's second connection goes (another instance, when there are several). */
+  urlSecond?: string;
   secret: string;
   /** Two dedicated users: A gets two connections, B one. */
   userA: string;
@@ -33,14 +35,14 @@ export async function probeRateLimit(o: RateLimitProbeOptions): Promise<RateLimi
     details,
   });
   const opened: ProbeClient[] = [];
-  const open = async (userId: string): Promise<ProbeClient> => {
-    const p = await openProbeClient({ url: o.url, secret: o.secret, userId, timeoutMs: o.timeoutMs });
+  const open = async (userId: string, url = o.url): Promise<ProbeClient> => {
+    const p = await openProbeClient({ url, secret: o.secret, userId, timeoutMs: o.timeoutMs });
     opened.push(p);
     return p;
   };
   try {
     const a1 = await open(o.userA);
-    const a2 = await open(o.userA);
+    const a2 = await open(o.userA, o.urlSecond ?? o.url);
     const b1 = await open(o.userB);
     const answerMs = Math.min(o.timeoutMs, 5000);
 

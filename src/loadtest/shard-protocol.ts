@@ -40,9 +40,13 @@ export type ToShard =
   /** Whether reconnects may resume with `since` (the server has seq and resume). */
   | { t: 'resume'; supported: boolean }
   | { t: 'drainEnd'; at: number }
+  /** Answered with a progress carrying `sync: n`: everything posted before it has been applied. */
+  | { t: 'sync'; n: number }
   | { t: 'finish' };
 
 export interface ShardProgress {
+  /** The last `sync` applied before this progress was taken. */
+  sync: number;
   opened: number;
   connectErrors: number;
   /** Attempts settled (opened or failed). */

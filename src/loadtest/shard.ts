@@ -93,6 +93,7 @@ export class Shard {
   private connectTimer: NodeJS.Timeout | undefined;
   private progressTimer: NodeJS.Timeout | undefined;
   private connectDoneSent = false;
+  private syncSeen = 0;
 
   constructor(init: ShardInit, send: (msg: FromShard) => void) {
     this.init = init;
@@ -126,6 +127,10 @@ export class Shard {
         break;
       case 'drainEnd':
         this.drainEndedAt = msg.at;
+        break;
+      case 'sync':
+        this.syncSeen = msg.n;
+        this.send({ t: 'progress', p: this.progress() });
         break;
       case 'finish':
         void this.finish();
@@ -396,6 +401,7 @@ export class Shard {
     for (const ev of this.events) if (ev && ev.ok) expected += ev.expectedLive;
     const elu = performance.eventLoopUtilization(this.eluStart);
     return {
+      sync: this.syncSeen,
       opened: this.opened,
       connectErrors: this.connectErrors,
       settled: this.settled,

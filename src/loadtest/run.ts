@@ -1,0 +1,513 @@
+// runLoadTest: connect (ramped), fire (open arrival rate), drain, rate-limit probe, result. The library
+// never prints: callers get typed progress events and one LoadTestResult, also when aborted.
+import { randomBytes } from 'node:crypto';
+import { InvalidOptionError } from '../errors.ts';
+import { mintTokenSync } from '../protocol/index.ts';
+import { resolveWsUrl } from '../client/index.ts';
+import { probeCapabilities, type CapabilityReport } from './capabilities.ts';
+import { Firer } from './fire.ts';
+import { HealthMonitor } from './health.ts';
+import { addEncoded, createHistogram, emptySummary, histogramBuckets, recordMs, summarize } from './histogram.ts';
+import { plannedEvents, resolveLoadTestOptions } from './options.ts';
+import { probeRateLimit } from './rate-limit.ts';
+import { startServerProcess, type ServerProcess } from './server-process.ts';
+import { now } from './shard.ts';
+import { startShard, type ShardHost } from './shard-host.ts';
+import {
+  PER_EVENT_FIELDS,
+  T_NOTIFICATION,
+  TYPE_NAMES,
+  type FromShard,
+  type ShardConnSpec,
+  type ShardFinal,
+  type ShardOffender,
+  type ShardProgress,
+  type ToShard,
+} from './shard-protocol.ts';
+import {
+  LOAD_RESULT_SCHEMA_VERSION,
+  type CapabilityFinding,
+  type CapabilityName,
+  type DeliveryCounts,
+  type LoadPhase,
+  type LoadProgressEvent,
+  type LoadTestInput,
+  type LoadTestResult,
+  type LoggedType,
+  type Offender,
+  type RateLimitCheck,
+  type RunLoadTestContext,
+} from './types.ts';
+
+const NONCE_MARK = '~';
+const OFFENCE_ORDER: Offender['kind'][] = ['missing', 'misrouted', 'duplicated', 'outOfOrder', 'late'];
+
+function zeroCounts(): DeliveryCounts {
+  return { events: 0, expected: 0, delivered: 0, missing: 0, duplicated: 0, misrouted: 0, outOfOrder: 0, late: 0, unmatched: 0 };
+}
+
+/** Resolves when `p` settles, when `ms` passes, or when the signal aborts; says which. */
+function race<T>(p: Promise<T>, ms: number, signal: AbortSignal | undefined): Promise<'done' | 'timeout' | 'aborted'> {
+  if (signal?.aborted) return Promise.resolve('aborted');
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => finish('timeout'), ms);
+    const onAbort = (): void => finish('aborted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = (r: 'done' | 'timeout' | 'aborted'): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(r);
+    };
+    p.then(
+      () => finish('done'),
+      () => finish('done'),
+    );
+  });
+}
+
+export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext = {}): Promise<LoadTestResult> {
+  const o = resolveLoadTestOptions(input);
+  const signal = ctx.signal;
+  const emit = (e: LoadProgressEvent): void => {
+    try {
+      ctx.onProgress?.(e);
+    } catch {
+      // a throwing listener must not break the run
+    }
+  };
+  const phaseAt: Partial<Record<LoadPhase, number>> = {};
+  const phase = (p: LoadPhase): void => {
+    phaseAt[p] = now();
+    emit({ kind: 'phase', phase: p, at: Date.now() });
+  };
+  const startedAtEpoch = Date.now();
+  const t0 = now();
+  phase('starting');
+  const health = new HealthMonitor();
+  const errors: string[] = [];
+  const noteError = (message: string): void => {
+    if (errors.length < 20) errors.push(message);
+    emit({ kind: 'error', message });
+  };
+
+  let server: ServerProcess | undefined;
+  let targets = o.urls;
+  if (targets.length === 0) {
+    if (!o.startServer) throw new InvalidOptionError('url', 'a target URL is required (or let runLoadTest start the reference server)');
+    server = await startServerProcess({ secret: o.secret, ...(signal ? { signal } : {}) });
+    targets = [server.url];
+    emit({ kind: 'server', url: server.url });
+  }
+
+  const shards: ShardHost[] = [];
+  let firer: Firer | undefined;
+  const latest: (ShardProgress | undefined)[] = [];
+  const finals: (ShardFinal | undefined)[] = [];
+  let progressTimer: NodeJS.Timeout | undefined;
+  try {
+    const runTag = `r${randomBytes(3).toString('hex')}`;
+    const base = o.userIdBase;
+    const userIds = Array.from({ length: o.users }, (_, i) => String(base + i + 1));
+    const probeUser = String(base + o.users + 1);
+    const rlUserA = String(base + o.users + 2);
+    const rlUserB = String(base + o.users + 3);
+
+    const caps: CapabilityReport = await probeCapabilities({
+      url: targets[0]!,
+      secret: o.secret,
+      userId: probeUser,
+      runTag,
+      timeoutMs: Math.min(o.connectTimeoutMs, 10_000),
+    });
+
+    // ---- shards ------------------------------------------------------------------------------
+    const shardCount = Math.max(1, o.workers);
+    const specs: ShardConnSpec[][] = Array.from({ length: shardCount }, () => []);
+    const wsUrls = targets.map((t) => resolveWsUrl(t));
+    let ci = 0;
+    for (const userId of userIds) {
+      const token = mintTokenSync({ userId, secret: o.secret, ttlSeconds: 24 * 3600 });
+      for (let k = 0; k < o.connsPerUser; k++, ci++) {
+        specs[ci % shardCount]!.push({
+          label: `u${userId}#${k + 1}`,
+          userId,
+          wsUrl: wsUrls[ci % wsUrls.length]!,
+          token,
+          localAddress: o.localAddresses[ci % o.localAddresses.length]!,
+        });
+      }
+    }
+    const totalConns = ci;
+    let syncN = 0;
+    const connectDone = specs.map(() => Promise.withResolvers<void>());
+    const finalDone = specs.map(() => Promise.withResolvers<void>());
+    let progressWaiter: (() => void) | undefined;
+    const onShard = (id: number) => (msg: FromShard) => {
+      switch (msg.t) {
+        case 'progress':
+          latest[id] = msg.p;
+          progressWaiter?.();
+          break;
+        case 'connectDone':
+          latest[id] = msg.p;
+          connectDone[id]!.resolve();
+          break;
+        case 'final':
+          finals[id] = msg.f;
+          latest[id] = msg.f;
+          finalDone[id]!.resolve();
+          break;
+        case 'fatal':
+          noteError(msg.message);
+          connectDone[id]!.resolve();
+          finalDone[id]!.resolve();
+          break;
+      }
+    };
+    for (let id = 0; id < shardCount; id++) {
+      shards.push(
+        startShard(
+          {
+            shardId: id,
+            conns: specs[id]!,
+            connectRate: o.connectRate / shardCount,
+            connectTimeoutMs: o.connectTimeoutMs,
+            progressIntervalMs: o.progressIntervalMs,
+            nonceMark: NONCE_MARK,
+            runTag,
+          },
+          o.workers > 0,
+          onShard(id),
+        ),
+      );
+    }
+    const post = (msg: ToShard): void => {
+      for (const s of shards) s.post(msg);
+    };
+    const sum = (f: (p: ShardProgress) => number): number => latest.reduce((acc, p) => acc + (p ? f(p) : 0), 0);
+    const planned = plannedEvents(o);
+    progressTimer = setInterval(() => {
+      emit({ kind: 'connect', opened: sum((p) => p.opened), target: totalConns, errors: sum((p) => p.connectErrors) });
+      if (firer) emit({ kind: 'fire', fired: firer.fired, target: planned, accepted: firer.accepted, restErrors: firer.restErrors });
+      const live = createHistogram();
+      for (const p of latest) if (p) addEncoded(live, p.latency);
+      const l = summarize(live);
+      emit({
+        kind: 'delivery',
+        delivered: sum((p) => p.delivered),
+        expected: sum((p) => p.expected),
+        duplicated: sum((p) => p.duplicated),
+        misrouted: sum((p) => p.misrouted),
+        latency: { p50: l.p50, p90: l.p90, p99: l.p99, max: l.max, count: l.count },
+      });
+      const h = health.sample();
+      const worst = latest.reduce((m, p) => Math.max(m, p?.lagMs.p99 ?? 0), h.lagMs.p99);
+      emit({ kind: 'generator', eventLoopLagMs: { ...h.lagMs, p99: worst }, cpuPercent: h.cpuPercent });
+    }, o.progressIntervalMs);
+    progressTimer.unref?.();
+
+    // ---- connect -----------------------------------------------------------------------------
+    phase('connect');
+    post({ t: 'resume', supported: caps.resume });
+    post({ t: 'connect' });
+    const connectOutcome = await race(Promise.all(connectDone.map((d) => d.promise)), o.connectTimeoutMs + 5000, signal);
+    if (connectOutcome === 'timeout') noteError('connect phase timed out');
+    let aborted = connectOutcome === 'aborted';
+
+    // ---- fire --------------------------------------------------------------------------------
+    let drainComplete = false;
+    let drainEndAt = 0;
+    phase('fire');
+    if (!aborted) {
+      firer = new Firer({
+        urls: targets,
+        secret: o.secret,
+        userIds,
+        total: planned,
+        rate: o.rate,
+        mix: o.mix,
+        assignRatio: o.assignRatio,
+        patch: caps.patch,
+        delete: caps.delete,
+        nonceMark: NONCE_MARK,
+        runTag,
+        sink: {
+          register: (ev) => post({ t: 'event', ...ev }),
+          ack: (ev) => post({ t: 'ack', ...ev }),
+        },
+        ...(signal ? { signal } : {}),
+      });
+      await firer.run();
+      aborted = signal?.aborted ?? false;
+    }
+
+    // ---- drain -------------------------------------------------------------------------------
+    phase('drain');
+    if (firer && !aborted) {
+      const deadline = now() + o.drainTimeoutMs;
+      const waitProgress = async (pred: () => boolean): Promise<'done' | 'timeout' | 'aborted'> => {
+        if (pred()) return 'done';
+        const r = await race(
+          new Promise<void>((resolve) => {
+            progressWaiter = () => {
+              if (pred()) resolve();
+            };
+          }),
+          Math.max(1, deadline - now()),
+          signal,
+        );
+        progressWaiter = undefined;
+        return r;
+      };
+      const outcome = await race(firer.idle(), o.drainTimeoutMs, signal);
+      aborted = outcome === 'aborted';
+      while (!aborted && now() < deadline) {
+        // everything posted so far (events, acks) is applied once every shard has answered this sync
+        const n = ++syncN;
+        post({ t: 'sync', n });
+        const synced = await waitProgress(() => latest.every((p) => p !== undefined && p.sync >= n));
+        if (synced !== 'done') {
+          aborted = synced === 'aborted';
+          break;
+        }
+        if (firer.inflightCount() === 0 && sum((p) => p.delivered) >= sum((p) => p.expected)) {
+          drainComplete = true;
+          break;
+        }
+        let ticks = 0;
+        const next = await waitProgress(() => ++ticks > shardCount);
+        if (next === 'aborted') aborted = true;
+      }
+      drainEndAt = now();
+      post({ t: 'drainEnd', at: drainEndAt });
+    }
+
+    // ---- rate limit --------------------------------------------------------------------------
+    phase('rate-limit');
+    let rateLimit: RateLimitCheck = { status: 'skipped', details: [] };
+    if (!o.skipRateLimit && !aborted) {
+      rateLimit = await probeRateLimit({
+        url: targets[0]!,
+        urlSecond: targets[1 % targets.length]!,
+        secret: o.secret,
+        userA: rlUserA,
+        userB: rlUserB,
+        given: o.rateLimit,
+        advertised: caps.advertisedRateLimit,
+        timeoutMs: Math.min(o.connectTimeoutMs, 10_000),
+        ...(signal ? { signal } : {}),
+      });
+      aborted = signal?.aborted ?? false;
+    } else if (caps.advertisedRateLimit) {
+      rateLimit = { status: 'skipped', advertised: caps.advertisedRateLimit, details: [] };
+    }
+
+    // ---- results -----------------------------------------------------------------------------
+    phase('closing');
+    post({ t: 'finish' });
+    await race(Promise.all(finalDone.map((d) => d.promise)), 20_000, undefined);
+    clearInterval(progressTimer);
+    progressTimer = undefined;
+    const result = buildResult({
+      o,
+      targets,
+      startedServer: server !== undefined,
+      aborted: aborted || (signal?.aborted ?? false),
+      drainComplete,
+      caps,
+      rateLimit,
+      firer,
+      finals,
+      totalConns,
+      health: health.sample(),
+      errors,
+      timings: {
+        startedAt: startedAtEpoch,
+        connectMs: span(phaseAt.connect, phaseAt.fire),
+        fireMs: span(phaseAt.fire, phaseAt.drain),
+        drainMs: span(phaseAt.drain, phaseAt['rate-limit']),
+        rateLimitMs: span(phaseAt['rate-limit'], phaseAt.closing),
+        totalMs: Math.round(now() - t0),
+      },
+      deliveryWindowMs: firer && drainEndAt > 0 ? drainEndAt - firer.startedAt : 0,
+    });
+    phase('done');
+    return result;
+  } finally {
+    if (progressTimer) clearInterval(progressTimer);
+    health.stop();
+    await firer?.close();
+    await Promise.all(shards.map((s) => s.terminate()));
+    await server?.close();
+  }
+}
+
+function span(a: number | undefined, b: number | undefined): number {
+  return a !== undefined && b !== undefined ? Math.round(b - a) : 0;
+}
+
+interface BuildInput {
+  o: ReturnType<typeof resolveLoadTestOptions>;
+  targets: string[];
+  startedServer: boolean;
+  aborted: boolean;
+  drainComplete: boolean;
+  caps: CapabilityReport;
+  rateLimit: RateLimitCheck;
+  firer: Firer | undefined;
+  finals: (ShardFinal | undefined)[];
+  totalConns: number;
+  health: ReturnType<HealthMonitor['sample']>;
+  errors: string[];
+  timings: LoadTestResult['timings'];
+  deliveryWindowMs: number;
+}
+
+function buildResult(b: BuildInput): LoadTestResult {
+  const finals = b.finals.filter((f): f is ShardFinal => f !== undefined);
+  const events = b.firer?.events ?? [];
+  const byType: Record<LoggedType, DeliveryCounts> = { bug_report: zeroCounts(), comment: zeroCounts(), notification: zeroCounts() };
+  const spread = createHistogram();
+  for (const ev of events) {
+    if (!ev.ok) continue;
+    const c = byType[TYPE_NAMES[ev.type]!];
+    c.events++;
+    let min = 0;
+    let max = 0;
+    for (const f of finals) {
+      const off = ev.idx * PER_EVENT_FIELDS;
+      if (off >= f.perEvent.length) continue;
+      c.expected += f.perEvent[off]!;
+      c.delivered += f.perEvent[off + 1]!;
+      c.missing += f.perEvent[off + 2]!;
+      c.duplicated += f.perEvent[off + 3]!;
+      c.misrouted += f.perEvent[off + 4]!;
+      c.late += f.perEvent[off + 5]!;
+      const lo = f.firstMin[ev.idx]!;
+      const hi = f.firstMax[ev.idx]!;
+      if (lo > 0 && (min === 0 || lo < min)) min = lo;
+      if (hi > max) max = hi;
+    }
+    if (ev.type !== T_NOTIFICATION && min > 0) recordMs(spread, max - min);
+  }
+  for (const f of finals) {
+    TYPE_NAMES.forEach((name, t) => {
+      byType[name].outOfOrder += f.outOfOrder[t] ?? 0;
+      byType[name].unmatched += f.unmatched[t] ?? 0;
+    });
+  }
+  const total = zeroCounts();
+  for (const c of Object.values(byType)) {
+    for (const k of Object.keys(total) as (keyof DeliveryCounts)[]) total[k] += c[k];
+  }
+
+  // first offenders: merged over shards per (event, kind), missing first, in firing order
+  const merged = new Map<string, ShardOffender>();
+  for (const f of finals) {
+    for (const off of f.offenders) {
+      const k = `${off.idx}:${off.kind}`;
+      const m = merged.get(k);
+      if (m) {
+        m.count += off.count;
+        for (const c of off.conns) if (m.conns.length < 5) m.conns.push(c);
+      } else merged.set(k, { ...off, conns: off.conns.slice(0, 5) });
+    }
+  }
+  const firstOffenders: Offender[] = [...merged.values()]
+    .sort((x, y) => OFFENCE_ORDER.indexOf(x.kind) - OFFENCE_ORDER.indexOf(y.kind) || x.idx - y.idx)
+    .slice(0, 20)
+    .map((off) => {
+      const ev = events[off.idx];
+      const type = TYPE_NAMES[ev?.type ?? 0]!;
+      return {
+        kind: off.kind,
+        type,
+        event: ev ? `${ev.what}:${ev.id ?? ev.nonce}` : `#${off.idx}`,
+        ...(ev ? { nonce: ev.nonce } : {}),
+        count: off.count,
+        connections: off.conns,
+      };
+    });
+
+  const hB = createHistogram();
+  const hN = createHistogram();
+  const hC = createHistogram();
+  const hAll = createHistogram();
+  for (const f of finals) {
+    addEncoded(hB, f.broadcast);
+    addEncoded(hN, f.notification);
+    addEncoded(hC, f.connect);
+  }
+  hAll.add(hB);
+  hAll.add(hN);
+
+  const threads = [
+    { thread: 'main', cpuPercent: Math.round(b.health.elu * 10000) / 100, eventLoopLagMs: b.health.lagMs },
+    ...(b.o.workers > 0
+      ? finals.map((f, i) => ({ thread: `worker-${i}`, cpuPercent: Math.round(f.elu * 10000) / 100, eventLoopLagMs: f.lagMs }))
+      : []),
+  ];
+  const worstLag = threads.reduce(
+    (m, t) => ({ p50: Math.max(m.p50, t.eventLoopLagMs.p50), p99: Math.max(m.p99, t.eventLoopLagMs.p99), max: Math.max(m.max, t.eventLoopLagMs.max) }),
+    { p50: 0, p99: 0, max: 0 },
+  );
+  const firer = b.firer;
+  const fireSecs = firer && firer.endedAt > firer.startedAt ? (firer.endedAt - firer.startedAt) / 1000 : 0;
+  const capabilities = { ...b.caps.capabilities } as Record<CapabilityName, CapabilityFinding>;
+  const sawSeq = finals.some((f) => f.sawSeq);
+  if (capabilities.seq.status === 'unknown' && sawSeq) capabilities.seq = { status: 'supported', detail: 'events carried seq during the run' };
+
+  return {
+    schemaVersion: LOAD_RESULT_SCHEMA_VERSION,
+    targets: b.targets,
+    startedServer: b.startedServer,
+    aborted: b.aborted,
+    drainComplete: b.drainComplete,
+    options: b.o,
+    connections: {
+      target: b.totalConns,
+      opened: finals.reduce((s, f) => s + f.opened, 0),
+      connectErrors: finals.reduce((s, f) => s + f.connectErrors, 0),
+      reconnects: finals.reduce((s, f) => s + f.reconnects, 0),
+      dropped: finals.reduce((s, f) => s + f.dropped, 0),
+      localAddresses: new Set(finals.flatMap((f) => f.localAddresses)).size,
+      errorSamples: finals.flatMap((f) => f.errorSamples).slice(0, 5),
+    },
+    delivery: {
+      byType,
+      total,
+      ratio: total.expected === 0 ? 1 : total.delivered / total.expected,
+      firstOffenders,
+    },
+    latency: {
+      broadcast: summarize(hB),
+      notification: summarize(hN),
+      broadcastSpread: summarize(spread),
+      connect: summarize(hC),
+      rest: firer ? summarize(firer.rest) : emptySummary(),
+      sendLag: firer ? summarize(firer.sendLag) : emptySummary(),
+      buckets: histogramBuckets(hAll),
+    },
+    throughput: {
+      eventsFired: firer?.fired ?? 0,
+      eventsAccepted: firer?.accepted ?? 0,
+      restErrors: firer?.restErrors ?? 0,
+      skipped: firer?.skipped ?? 0,
+      fireRate: fireSecs > 0 ? Math.round(((firer?.fired ?? 0) / fireSecs) * 100) / 100 : 0,
+      deliveriesPerSec: b.deliveryWindowMs > 0 ? Math.round(total.delivered / (b.deliveryWindowMs / 1000)) : 0,
+      framesReceived: finals.reduce((s, f) => s + f.frames, 0),
+    },
+    rateLimit: b.rateLimit,
+    capabilities,
+    generator: {
+      cpuPercent: b.health.cpuPercent,
+      eventLoopLagMs: worstLag,
+      threads,
+      saturated: worstLag.p99 > b.o.saturationLagMs,
+      saturationLagMs: b.o.saturationLagMs,
+    },
+    timings: b.timings,
+    errors: [...b.errors, ...(firer?.errorSamples ?? [])].slice(0, 20),
+  };
+}
+
