@@ -4,8 +4,10 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { isBugzappError } from '../../src/errors.ts';
 import { decodeServerMessage, type BugReport } from '../../src/protocol/index.ts';
-import type { Backends, PublishedEvent, UnsequencedEvent } from '../../src/server/backends.ts';
-import { createRedisBackends, parseSeq } from '../../src/server/redis/index.ts';
+import type { Backends, EventEngine, PublishedEvent, UnsequencedEvent } from '../../src/server/backends.ts';
+import { createRedisBackends, createRedisMetrics, parseSeq, RedisEventEngine } from '../../src/server/redis/index.ts';
+import { createRedisConnection } from '../../src/server/redis/connection.ts';
+import { startPausableProxy } from './pausable-proxy.ts';
 import { RedisServer, skipRedis } from '../helpers/redis.ts';
 
 const WAIT_MS = 10_000;
@@ -38,8 +40,8 @@ class Collector {
   readonly events: PublishedEvent[] = [];
   private waiters: { n: number; resolve: () => void }[] = [];
 
-  constructor(backends: Backends) {
-    backends.engine.onEvent((e) => {
+  constructor(engine: Pick<EventEngine, 'onEvent'>) {
+    engine.onEvent((e) => {
       this.events.push(e);
       this.waiters = this.waiters.filter((w) => (this.events.length >= w.n ? (w.resolve(), false) : true));
     });
@@ -90,12 +92,36 @@ describe.skipIf(skipRedis())('Redis backends', () => {
     return b;
   }
 
+  /** An engine whose reader talks to Redis through a proxy the test can hold. */
+  async function laggingInstance(prefix: string, history: number, registry?: Registry) {
+    const proxy = await startPausableProxy(redis.port);
+    const redisConn = createRedisConnection({ url: redis.url, name: 'lag-commands' });
+    const reader = createRedisConnection({ url: proxy.url, name: 'lag-reader' });
+    const lagging = new RedisEventEngine({
+      redis: redisConn,
+      reader,
+      keys: { stream: `${prefix}events`, epoch: `${prefix}events:epoch`, trim: `${prefix}events:trimmed` },
+      history,
+      metrics: createRedisMetrics(registry),
+      logger,
+      blockMs: 100,
+    });
+    onTestFinished(async () => {
+      await lagging.close();
+      redisConn.disconnect();
+    });
+    await redisConn.connect();
+    await reader.connect();
+    await lagging.start();
+    return { proxy, lagging };
+  }
+
   it('delivers every event published on one instance to the other exactly once, in order, with its seq in the frame', async () => {
     const prefix = 'deliver:';
     const a = await instance({ prefix });
     const b = await instance({ prefix });
-    const onA = new Collector(a);
-    const onB = new Collector(b);
+    const onA = new Collector(a.engine);
+    const onB = new Collector(b.engine);
     const published: PublishedEvent[] = [];
     for (let i = 1; i <= 50; i++) published.push(await b.engine.publish(created(i), null));
     await onA.waitFor(50);
@@ -117,7 +143,7 @@ describe.skipIf(skipRedis())('Redis backends', () => {
     const prefix = 'resume:';
     const a = await instance({ prefix });
     const b = await instance({ prefix });
-    const onB = new Collector(b);
+    const onB = new Collector(b.engine);
     const start = await b.engine.cursor();
     await a.engine.publish(created(1), null);
     const second = await a.engine.publish(notification(2), 'alice');
@@ -139,7 +165,7 @@ describe.skipIf(skipRedis())('Redis backends', () => {
     const a = await instance();
     const cursor = await a.engine.cursor();
     expect(parseSeq(cursor)?.id).toBe('0-0');
-    const onA = new Collector(a);
+    const onA = new Collector(a.engine);
     await a.engine.publish(created(1), null);
     await onA.waitFor(1);
     const r = await a.engine.readSince(cursor, 'u');
@@ -148,7 +174,7 @@ describe.skipIf(skipRedis())('Redis backends', () => {
 
   it('answers a malformed, trimmed, foreign-epoch or future since with window_exceeded and the oldest seq held', async () => {
     const a = await instance({ history: 10 });
-    const onA = new Collector(a);
+    const onA = new Collector(a.engine);
     const published: PublishedEvent[] = [];
     for (let i = 1; i <= 40; i++) published.push(await a.engine.publish(created(i), null));
     await onA.waitFor(40);
@@ -174,6 +200,77 @@ describe.skipIf(skipRedis())('Redis backends', () => {
       expect(r, since).toEqual({ kind: 'window_exceeded', oldest: trimmed.oldest });
     }
     expect(a.engine.isValidSeq('nonsense')).toBe(false);
+  });
+
+  it('replays only up to what this instance has delivered, and waits for its reader when the since is ahead of it', async () => {
+    const prefix = 'lag:';
+    const a = await instance({ prefix });
+    const { proxy, lagging } = await laggingInstance(prefix, 1000);
+    const collector = new Collector(lagging);
+    const onLagging = collector.events;
+    const start = await lagging.cursor();
+
+    proxy.hold();
+    const e1 = await a.engine.publish(created(1), null);
+    const e2 = await a.engine.publish(created(2), null);
+    // both are in the stream, but this instance has not delivered them: they will reach its
+    // connections live, so a replay now must not include them
+    expect(await lagging.readSince(start, 'u')).toEqual({ kind: 'ok', events: [] });
+    expect(onLagging).toEqual([]);
+
+    // a client that saw e1 on another instance: the replay waits for this reader to reach e1
+    let settled = false;
+    let deliveredWhenAnswered: string[] = [];
+    const pending = lagging.readSince(e1.seq, 'u').finally(() => {
+      settled = true;
+      deliveredWhenAnswered = onLagging.map((e) => e.seq);
+    });
+    const e3 = await a.engine.publish(created(3), null);
+    expect(await lagging.readSince(start, 'u')).toEqual({ kind: 'ok', events: [] });
+    expect(settled).toBe(false);
+    proxy.release();
+    const r = await pending;
+    expect(deliveredWhenAnswered[0]).toBe(e1.seq);
+    expect(r.kind).toBe('ok');
+    if (r.kind !== 'ok') return;
+    // the replay is exactly what this instance had delivered after e1 at that moment; the rest comes live
+    expect(r.events.map((e) => e.seq)).toEqual(deliveredWhenAnswered.slice(1));
+    const all = (await collector.waitFor(3)).map((e) => e.seq);
+    expect(all).toEqual([e1.seq, e2.seq, e3.seq]);
+  });
+
+  it('reports a gap when this instance\'s reader falls more than history behind', async () => {
+    const prefix = 'gap:';
+    const a = await instance({ prefix, history: 10 });
+    const registry = new Registry();
+    const { proxy, lagging } = await laggingInstance(prefix, 10, registry);
+    const gaps: { from: string; to: string }[] = [];
+    lagging.onGap((g) => gaps.push(g));
+    const collector = new Collector(lagging);
+    const before = await lagging.cursor();
+    proxy.hold();
+    const published: PublishedEvent[] = [];
+    for (let i = 1; i <= 40; i++) published.push(await a.engine.publish(created(i), null));
+    proxy.release();
+    // the reader goes on from the oldest event still held, up to the newest
+    await collector.waitFor(1);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('reader did not reach the newest event')), WAIT_MS);
+      const check = (): void => {
+        if (collector.events.at(-1)?.seq === published[39]!.seq) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      lagging.onEvent(check);
+      check();
+    });
+    expect(gaps).toHaveLength(1);
+    expect([before, published[0]!.seq]).toContain(gaps[0]!.from);
+    expect(published.map((p) => p.seq)).toContain(gaps[0]!.to);
+    expect(await registry.metrics()).toMatch(/bugzapp_redis_errors_total\{op="gap"\} 1/);
+    // no event is delivered twice
+    expect(new Set(collector.events.map((e) => e.seq)).size).toBe(collector.events.length);
   });
 
   it('keeps bug reports and comments in Redis, with ids unique across instances', async () => {
@@ -270,7 +367,7 @@ describe.skipIf(skipRedis())('Redis backends across a Redis restart', () => {
     };
     const a = await open();
     const b = await open();
-    const onA = new Collector(a);
+    const onA = new Collector(a.engine);
     const before = await b.engine.publish(created(1), null);
     await onA.waitFor(1);
     expect(await a.engine.isReady()).toBe(true);

@@ -74,6 +74,7 @@ export class RedisEventEngine implements EventEngine {
   /** Set after a read error: re-read the head (the stream may have been replaced) before reading on. */
   private resync = false;
   private listeners: ((event: PublishedEvent) => void)[] = [];
+  private gapListeners: ((gap: { from: string; to: string }) => void)[] = [];
   /** Recent events by seq, so a frame is built once per instance (publish, live read and replay share it). */
   private readonly frames = new Map<string, PublishedEvent>();
   private waiters: Waiter[] = [];
@@ -129,15 +130,19 @@ export class RedisEventEngine implements EventEngine {
           await this.syncHead();
           this.resync = false;
         }
-        const reply = (await this.reader.xread(
-          'COUNT',
-          this.readCount,
-          'BLOCK',
-          this.blockMs,
-          'STREAMS',
-          this.keys.stream,
-          this.lastId,
-        )) as [string, StreamEntry[]][] | null;
+        // The trim mark, read in the same round trip just before the XREAD: if it passed our position,
+        // entries this instance never delivered are gone (it fell more than `history` behind).
+        const results = await this.reader
+          .pipeline()
+          .get(this.keys.trim)
+          .xread('COUNT', this.readCount, 'BLOCK', this.blockMs, 'STREAMS', this.keys.stream, this.lastId)
+          .exec();
+        const [trimResult, readResult] = results ?? [];
+        if (!trimResult || !readResult) throw new Error('empty pipeline answer');
+        if (readResult[0]) throw readResult[0];
+        const trimmed = trimResult[1] as string | null;
+        if (trimmed && compareStreamIds(this.lastId, trimmed) < 0) this.reportGap(trimmed);
+        const reply = readResult[1] as [string, StreamEntry[]][] | null;
         failures = 0;
         if (reply && reply[0]) this.deliverBatch(reply[0][1]);
       } catch (err) {
@@ -166,6 +171,34 @@ export class RedisEventEngine implements EventEngine {
       if (this.reader.status !== 'ready') this.reader.on('ready', done);
       signal.addEventListener('abort', done);
     });
+  }
+
+  /**
+   * Events this instance never delivered were trimmed away: its live connections have a gap that only
+   * a reconnect (resume answered "Resume window exceeded") can tell them about. The engine cannot close
+   * sockets; it logs, counts, and tells the `onGap` listeners (the server closes the connections).
+   */
+  private reportGap(trimmed: string): void {
+    const from = formatSeq(this.epoch, this.lastId);
+    const to = formatSeq(this.epoch, trimmed);
+    this.metrics.errors.inc({ op: 'gap' });
+    this.log.error({ from, to }, 'Redis stream reader fell behind the kept history: events after its position were trimmed');
+    for (const listener of this.gapListeners) {
+      try {
+        listener({ from, to });
+      } catch (err) {
+        this.log.error({ err: errorText(err) }, 'gap listener threw');
+      }
+    }
+  }
+
+  /**
+   * Called when this instance's reader finds that events it had not delivered yet were trimmed away
+   * (it was more than `history` events behind): the instance's live connections missed them, and the
+   * listener should close them so their clients resume (and learn the window was exceeded).
+   */
+  onGap(listener: (gap: { from: string; to: string }) => void): void {
+    this.gapListeners.push(listener);
   }
 
   private deliverBatch(entries: StreamEntry[]): void {
@@ -376,6 +409,7 @@ export class RedisEventEngine implements EventEngine {
     if (this.closed) return;
     this.closed = true;
     this.listeners = [];
+    this.gapListeners = [];
     this.stop.abort();
     for (const w of this.waiters) w.resolve();
     this.waiters = [];

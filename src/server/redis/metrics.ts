@@ -1,7 +1,8 @@
 // Prometheus metrics of the Redis backends, registered in the server's registry when it passes one.
 import { Counter, Gauge, Registry } from 'prom-client';
 
-export type RedisOp = 'publish' | 'read' | 'resume' | 'store' | 'rate_limit' | 'connection';
+/** `gap`: this instance's reader found undelivered events already trimmed (it fell `history` behind). */
+export type RedisOp = 'publish' | 'read' | 'gap' | 'resume' | 'store' | 'rate_limit' | 'connection';
 export type ResumeOutcome = 'replayed' | 'window_exceeded';
 
 export interface RedisMetrics {
