@@ -1,5 +1,6 @@
 // The two measurements every server case is made of: broadcast fan-out under a fixed offered load, and
 // the resident memory that idle connections cost.
+import { availableParallelism } from 'node:os';
 import { mintTokenSync } from '../src/protocol/index.ts';
 import { ClientPool, type ClientKind, type PoolReport } from './client-pool.ts';
 import { fireReports, type FireResult } from './fire.ts';
@@ -71,7 +72,14 @@ export interface FanoutResult {
 }
 
 /** Client-side bounds past which the numbers measure the client, not the server. */
-export const CLIENT_LIMITS = { eventLoopUtilization: 0.9, threadCpuShare: 0.85, lagP99Ms: 100, senderScheduleLagMs: 250 } as const;
+export const CLIENT_LIMITS = {
+  eventLoopUtilization: 0.9,
+  threadCpuShare: 0.85,
+  lagP99Ms: 100,
+  senderScheduleLagMs: 250,
+  /** share of all cores busy (server, client and everything else) past which nothing measured is the server's alone */
+  machineBusyShare: 0.95,
+} as const;
 
 function cpuOf(samplesA: ProcSample[], samplesB: ProcSample[]): { cpuMs: number; coreShare: number } {
   let cpuMs = 0;
@@ -97,8 +105,16 @@ function judgeClient(report: PoolReport, fire: FireResult, cpu: CpuContext): Cli
     if (w.eventLoopUtilization > CLIENT_LIMITS.eventLoopUtilization) {
       reasons.push(`client worker ${i} event loop ${(w.eventLoopUtilization * 100).toFixed(0)}% busy`);
     }
-    if (w.lagP99Ms > CLIENT_LIMITS.lagP99Ms) reasons.push(`client worker ${i} event-loop lag p99 ${w.lagP99Ms.toFixed(0)} ms`);
+    if (w.lagP99Ms > CLIENT_LIMITS.lagP99Ms) {
+      reasons.push(`client worker ${i} event-loop lag p99 ${w.lagP99Ms.toFixed(0)} ms (its thread used ${(w.cpuShare * 100).toFixed(0)}% of a core)`);
+    }
   });
+  const cores = availableParallelism();
+  if (cpu.machineBusyCores > CLIENT_LIMITS.machineBusyShare * cores) {
+    reasons.push(
+      `the machine's CPU was saturated (${cpu.machineBusyCores.toFixed(2)} of ${cores} cores busy, ${cpu.otherCores.toFixed(2)} by other processes)`,
+    );
+  }
   if (fire.scheduleLagMaxMs > CLIENT_LIMITS.senderScheduleLagMs) {
     reasons.push(`sender fell ${fire.scheduleLagMaxMs.toFixed(0)} ms behind its schedule`);
   }

@@ -120,6 +120,13 @@ function serverTable(r: ServerCaseResult): Table {
     ? [r.ratios.achievedPerSec, r.ratios.p50, r.ratios.p99, r.ratios.cpuPerDelivery, r.ratios.bytesPerIdleConnection]
     : undefined;
   const rows = fanoutRows(fanout, idle, ratioVals);
+  if (r.scenario.rounds > 1) {
+    rows.splice(7, 0, [
+      'p99 of each round',
+      ...names.map((n) => (r.rounds[n] ?? []).map((f) => ms(f.latency.p99Ms)).join(', ')),
+      ...(hasRatio ? ['–'] : []),
+    ]);
+  }
   const notes: string[] = [];
   if (r.bar) {
     notes.push(
@@ -130,7 +137,9 @@ function serverTable(r: ServerCaseResult): Table {
   for (const f of r.fanout) if (!f.client.valid) notes.push(`${f.target}: results INVALID, the client saturated: ${f.client.reasons.join('; ')}`);
   for (const s of r.skipped) notes.push(`${s.target} ${s.phase} skipped: ${s.reason.split('\n')[0]}`);
   return {
-    title: `Fan-out: ${int(r.scenario.connections)} connections, ${r.scenario.rate} broadcasts/s, ${r.scenario.broadcasts} broadcasts (+${r.scenario.warmup} warm-up); idle RSS at ${int(r.scenario.idleConnections)} connections`,
+    title:
+      `Fan-out: ${int(r.scenario.connections)} connections, ${r.scenario.rate} broadcasts/s, ${r.scenario.broadcasts} broadcasts (+${r.scenario.warmup} warm-up)` +
+      `${r.scenario.rounds > 1 ? `, median-p99 of ${r.scenario.rounds} rounds` : ''}; idle RSS at ${int(r.scenario.idleConnections)} connections`,
     header,
     rows,
     notes,

@@ -25,6 +25,7 @@ const HELP = `Usage: npm run bench -- [options]
   --duration <s>          seconds of measured broadcasts (default 12)
   --idle-connections <n>  connections for RSS per idle connection (default 10000; 0 skips)
   --workers <n>           client worker threads (default 2)
+  --rounds <n>            fan-out rounds per server, alternating order; the median-p99 round is shown (default 1)
   --client raw|ws         receiving client: the bench's lean one (default) or the ws library's
   --sources <n>           loopback source addresses 127.0.0.2.. rotated over connections (default 8)
   --out <dir>             results directory (default bench/results)
@@ -64,6 +65,7 @@ async function main(): Promise<number> {
       workers: { type: 'string' },
       sources: { type: 'string' },
       client: { type: 'string' },
+      rounds: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -118,6 +120,7 @@ async function main(): Promise<number> {
             count: rate * durationS,
             warmup: rate,
             drainTimeoutMs: 15_000,
+            rounds: positiveInt('rounds', values.rounds, 1),
             idleConnections,
             idleSettleMs: quick ? 500 : 2000,
           }),
