@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
-import { BugzappError } from '../errors.ts';
+import { InvalidOptionError } from '../errors.ts';
 import { CloseCode } from '../protocol/index.ts';
 import type { Backends } from './backends.ts';
 import { openConnection, type ConnectionContext } from './connection.ts';
@@ -159,10 +159,8 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (err) {
-    await backends.engine.close().catch(() => undefined);
-    throw new BugzappError('ERR_INVALID_OPTION', `cannot listen on ${options.host}:${options.port}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    await Promise.allSettled([backends.engine.close(), backends.store.close(), backends.rateLimiter.close()]);
+    throw new InvalidOptionError('port', `cannot listen on ${options.host}:${options.port} (${(err as Error).message})`);
   }
   housekeeper.start();
   const port = (app.server.address() as AddressInfo).port;
