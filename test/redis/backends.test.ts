@@ -1,4 +1,5 @@
 // The Redis backends against a real redis-server: two "instances" (two createRedisBackends) in one process.
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -271,6 +272,49 @@ describe.skipIf(skipRedis())('Redis backends', () => {
     expect(await registry.metrics()).toMatch(/bugzapp_redis_errors_total\{op="gap"\} 1/);
     // no event is delivered twice
     expect(new Set(collector.events.map((e) => e.seq)).size).toBe(collector.events.length);
+  });
+
+  it('resumes from its last id when its reader connection is killed mid-run: nothing skipped, nothing twice', async () => {
+    const prefix = 'killreader:';
+    const a = await instance({ prefix });
+    const b = await instance({ prefix });
+    const admin = new Redis(redis.url);
+    onTestFinished(() => admin.disconnect());
+    const onA = new Collector(a.engine);
+    for (let i = 1; i <= 60; i++) {
+      if (i === 20 || i === 40) {
+        // the second kill hits a reader that is back and blocked in XREAD, the first one mid-stream
+        if (i === 40) await onA.waitFor(39);
+        const list = (await admin.client('LIST')) as string;
+        const readers = list.split('\n').filter((l) => l.includes('name=bugzapp-reader'));
+        expect(readers.length).toBeGreaterThanOrEqual(1);
+        for (const line of readers) await admin.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]!);
+      }
+      await b.engine.publish(created(i), null);
+    }
+    await onA.waitFor(60);
+    expect(ids(onA.events)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+  });
+
+  it('detects a flushed stream: a new epoch, old seqs answered as too old, delivery goes on', async () => {
+    const prefix = 'flush:';
+    const a = await instance({ prefix });
+    const b = await instance({ prefix });
+    const admin = new Redis(redis.url);
+    onTestFinished(() => admin.disconnect());
+    const onA = new Collector(a.engine);
+    const first = await b.engine.publish(created(1), null);
+    await onA.waitFor(1);
+    await admin.flushall();
+    const second = await b.engine.publish(created(2), null);
+    const third = await a.engine.publish(created(3), null);
+    await onA.waitFor(3);
+    expect(ids(onA.events)).toEqual([1, 2, 3]);
+    expect(parseSeq(second.seq)!.epoch).not.toBe(parseSeq(first.seq)!.epoch);
+    const r = await b.engine.readSince(first.seq, 'u');
+    expect(r).toEqual({ kind: 'window_exceeded', oldest: second.seq });
+    const fromSecond = await a.engine.readSince(second.seq, 'u');
+    expect(fromSecond.kind === 'ok' && fromSecond.events.map((e) => e.seq)).toEqual([third.seq]);
   });
 
   it('keeps bug reports and comments in Redis, with ids unique across instances', async () => {

@@ -203,8 +203,16 @@ export class RedisEventEngine implements EventEngine {
 
   private deliverBatch(entries: StreamEntry[]): void {
     for (const [id, fields] of entries) {
-      const event = this.eventFor(field(fields, 'e') ?? this.epoch, id, fields);
-      this.epoch = event.seq.slice(0, event.seq.indexOf(':'));
+      const epoch = field(fields, 'e') ?? this.epoch;
+      if (epoch !== this.epoch) {
+        // The stream was replaced under a connected reader (FLUSHALL): its first entries may have ids
+        // at or below our old position, so read the new stream again from its start.
+        this.log.warn({ from: this.epoch, to: epoch }, 'Redis event stream replaced; reading the new one from its start');
+        this.epoch = epoch;
+        this.lastId = '0-0';
+        break;
+      }
+      const event = this.eventFor(epoch, id, fields);
       this.lastId = id;
       for (const listener of this.listeners) {
         try {
