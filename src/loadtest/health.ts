@@ -35,6 +35,11 @@ export class HealthMonitor {
     };
   }
 
+  /** Forget the lag so far (start-up compiles and loads are not the run's). */
+  resetLag(): void {
+    this.lag.reset();
+  }
+
   stop(): void {
     this.lag.disable();
   }

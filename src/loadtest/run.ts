@@ -208,6 +208,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
 
     // ---- connect -----------------------------------------------------------------------------
     phase('connect');
+    health.resetLag();
     post({ t: 'resume', supported: caps.resume });
     post({ t: 'connect' });
     const connectOutcome = await race(Promise.all(connectDone.map((d) => d.promise)), o.connectTimeoutMs + 5000, signal);

@@ -19,6 +19,10 @@ import {
   type ToShard,
 } from './shard-protocol.ts';
 
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
 /** Absolute time in ms that compares across threads. */
 export function now(): number {
   return performance.timeOrigin + performance.now();
@@ -114,6 +118,7 @@ export class Shard {
   handle(msg: ToShard): void {
     switch (msg.t) {
       case 'connect':
+        this.lag.reset();
         this.startConnecting();
         break;
       case 'event':
@@ -414,9 +419,9 @@ export class Shard {
       frames: this.frames,
       latency: encodeHistogram(this.hAll),
       lagMs: {
-        p50: this.lag.count > 0 ? this.lag.percentile(50) / 1e6 : 0,
-        p99: this.lag.count > 0 ? this.lag.percentile(99) / 1e6 : 0,
-        max: this.lag.count > 0 ? this.lag.max / 1e6 : 0,
+        p50: this.lag.count > 0 ? round2(this.lag.percentile(50) / 1e6) : 0,
+        p99: this.lag.count > 0 ? round2(this.lag.percentile(99) / 1e6) : 0,
+        max: this.lag.count > 0 ? round2(this.lag.max / 1e6) : 0,
       },
       elu: elu.utilization,
     };
