@@ -263,6 +263,9 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
    */
   connect(): Promise<ConnectionInfo> {
     if (this.connectPromise) return this.connectPromise;
+    if (this.endResult) {
+      return Promise.reject(this.endResult.error ?? new ClientError('ERR_CLOSED', 'the client is closed'));
+    }
     this.connectPromise = new Promise<ConnectionInfo>((resolve, reject) => {
       this.connectWaiter = { resolve, reject };
     });

@@ -314,7 +314,7 @@ describe('client against servers without resume', () => {
     expect(resumed.replayed).toBe(1);
   });
 
-  it('stops on 1008 without reconnecting', async () => {
+  it.each([1008, 1009])('stops on %i without reconnecting', async (code) => {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     onTestFinished(() => new Promise<void>((r) => wss.close(() => r())));
     await new Promise((r) => wss.once('listening', r));
@@ -322,14 +322,40 @@ describe('client against servers without resume', () => {
     wss.on('connection', (ws) => {
       connections++;
       ws.send(encode({ type: 'connection_established' }));
-      ws.close(1008, 'go away');
+      ws.close(code, 'go away');
     });
     const c = client({ url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, token: 't' });
     await c.connect();
     const { error } = await c.waitClosed();
     expect(error).toBeInstanceOf(ClientError);
     expect(error!.code).toBe('ERR_CLOSED');
-    expect((error as ClientError).closeCode).toBe(1008);
+    expect((error as ClientError).closeCode).toBe(code);
     expect(connections).toBe(1);
+    await expect(c.connect()).resolves.toBeDefined(); // the first connect had resolved; it stays resolved
+    const late = createClient({ url: 'ws://127.0.0.1:1', token: 't' });
+    await late.close();
+    await expect(late.connect()).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+  });
+
+  it.each([1001, 4008, 1000])('reconnects after %i and resumes with since', async (code) => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    onTestFinished(() => new Promise<void>((r) => wss.close(() => r())));
+    await new Promise((r) => wss.once('listening', r));
+    const sinces: (string | null)[] = [];
+    wss.on('connection', (ws, req) => {
+      const since = new URL(req.url!, 'http://x').searchParams.get('since');
+      sinces.push(since);
+      ws.send(encode({ type: 'connection_established', payload: { cursor: since === null ? 's-0' : 's-1' } }));
+      if (since === null) {
+        ws.send(encode({ type: 'notification', payload: { message: 'm', bug_report_id: 1 }, seq: 's-1' }));
+        ws.close(code);
+      }
+    });
+    const c = client({ url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, token: 't' });
+    const { states } = record(c);
+    await c.connect();
+    await waitForEvent(c, 'connected');
+    expect(sinces).toEqual([null, 's-1']);
+    expect(states.find((s) => s.state === 'reconnecting')).toMatchObject({ closeCode: code, attempt: 1 });
   });
 });
