@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick] [--case server,load,redis]`: runs the benchmark cases, prints a table,
 // writes bench/results/latest.json and latest.md (the Markdown table for the README).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,10 +37,13 @@ Examples:
   npm run bench -- --case load,redis
 `;
 
+/** A bad flag: printed as one line, exit code 2. */
+class UsageError extends Error {}
+
 function positiveInt(name: string, raw: string | undefined, fallback: number, min = 1): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected an integer >= ${min}, got "${raw}"`);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name}: expected an integer >= ${min}, got "${raw}"`);
   return n;
 }
 
@@ -48,7 +51,7 @@ function listOf<T extends string>(name: string, raw: string[] | undefined, allow
   if (!raw || raw.length === 0) return fallback;
   const names = raw.flatMap((r) => r.split(',')).map((s) => s.trim()).filter(Boolean);
   if (names.includes('all')) return [...allowed];
-  for (const n of names) if (!(allowed as readonly string[]).includes(n)) throw new Error(`--${name}: unknown "${n}" (expected ${allowed.join(', ')})`);
+  for (const n of names) if (!(allowed as readonly string[]).includes(n)) throw new UsageError(`--${name}: unknown "${n}" (expected ${allowed.join(', ')})`);
   return [...new Set(names)] as T[];
 }
 
@@ -85,6 +88,14 @@ async function main(): Promise<number> {
   const sources = positiveInt('sources', values.sources, 8, 0);
   const client = listOf('client', values.client ? [values.client] : undefined, ['raw', 'ws'] as const, ['raw'])[0]!;
   const outDir = resolve(values.out ?? fileURLToPath(new URL('./results/', import.meta.url)));
+
+  const fdLimit = Number(/Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? Infinity);
+  const needFds = Math.max(connections, idleConnections) + 1000;
+  if (needFds > fdLimit) {
+    process.stderr.write(
+      `[bench] warning: ${needFds} file descriptors needed, the limit is ${fdLimit}: raise it (ulimit -n ${needFds}) or lower --connections/--idle-connections\n`,
+    );
+  }
 
   const controller = new AbortController();
   let interrupts = 0;
@@ -156,6 +167,10 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`error: ${(err as Error).message}\n(npm run bench -- --help for usage)\n`);
+      process.exit(2);
+    }
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(2);
   },
