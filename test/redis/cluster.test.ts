@@ -1,11 +1,17 @@
 // Several server instances behind one real redis-server: cross-instance delivery, moving with `since`,
 // an instance SIGKILLed mid-run, Redis restarted mid-run, and the rate limit across instances.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { RunningServer } from '../../src/server/index.ts';
 import { encode, ErrorText } from '../../src/protocol/index.ts';
 import { RedisServer, skipRedis } from '../helpers/redis.ts';
 import { connectClient, startTestServer } from '../helpers/server.ts';
-import { LedgerClient, postBug, spawnServer, WAIT_MS } from './cluster.ts';
+import { LedgerClient, postBug, spawnServer, WAIT_MS, withTimeout } from './cluster.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
 
 describe.skipIf(skipRedis())('several instances behind one Redis', () => {
   let redis: RedisServer;
@@ -178,4 +184,27 @@ describe.skipIf(skipRedis())('several instances behind one Redis', () => {
     expect(count('pong')).toBe(10);
     expect(count('error')).toBe(4);
   });
+
+  it('bugzapp serve --redis exits 1 with a message naming the URL when Redis cannot be reached', async () => {
+    const gone = await RedisServer.start();
+    await gone.stop();
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', '--log-level', 'silent'], {
+      cwd: ROOT,
+      env: { ...process.env, BUGZAPP_REDIS_URL: gone.url, BUGZAPP_JWT_SECRET: 'x' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    const [code] = (await withTimeout(once(child, 'exit'), WAIT_MS, () => `serve did not exit: ${stderr}`)) as [number | null];
+    expect(code).toBe(1);
+    expect(stderr).toContain('ERR_BACKEND_UNAVAILABLE');
+    expect(stderr).toContain(gone.url);
+    expect(stdout).not.toContain('listening');
+  });
 });
+

@@ -209,3 +209,12 @@ export async function postBug(
 }
 
 export { TEST_SECRET };
+
+/** `promise`, or a rejection after `ms` (the timer is cleared either way). */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(what())), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
