@@ -195,6 +195,11 @@ export function assignmentNotificationText(title: string): string {
   return `New bug report assigned: ${title}`;
 }
 
+/** The reference server's notification text for a comment on a bug report assigned to the recipient. */
+export function commentNotificationText(title: string): string {
+  return `New comment on bug report: ${title}`;
+}
+
 /** REST paths, without the trailing slash; servers accept both forms. */
 export const RestPath = {
   bugReports: '/bug-reports',

@@ -5,6 +5,7 @@ import { AuthError, BugzappError } from '../errors.ts';
 import {
   ErrorText,
   assignmentNotificationText,
+  commentNotificationText,
   jsonDecodeIssue,
   validateBugReportCreate,
   validateBugReportPatch,
@@ -28,11 +29,6 @@ export interface HttpContext {
 /** What a body that is not JSON parses to, so the route can answer 422 like FastAPI does. */
 class InvalidJsonBody {
   constructor(readonly message: string) {}
-}
-
-/** The notification text for a comment on a bug the user is assigned to. */
-export function commentNotificationText(title: string): string {
-  return `New comment on bug report: ${title}`;
 }
 
 function unprocessable(reply: FastifyReply, detail: ValidationIssue[]): FastifyReply {
