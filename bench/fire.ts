@@ -14,6 +14,8 @@ export interface FireOptions {
   count: number;
   /** POSTs sent first, titled "warmup": delivered and counted, but not in the latency histogram. */
   warmup: number;
+  /** After the last send, how long to wait for answers still due; the rest are abandoned as failed. @default 15000 */
+  answerTimeoutMs?: number;
   signal?: AbortSignal;
 }
 
@@ -41,6 +43,7 @@ export async function fireReports(options: FireOptions): Promise<FireResult> {
   const total = options.warmup + options.count;
   const intervalMs = 1000 / options.rate;
   const inflight: Promise<void>[] = [];
+  const abandon = new AbortController();
   const result: FireResult = {
     sent: 0,
     created: 0,
@@ -67,8 +70,9 @@ export async function fireReports(options: FireOptions): Promise<FireResult> {
         path: '/bug-reports/',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${options.token}` },
         body: JSON.stringify(body),
-        headersTimeout: 30_000,
-        bodyTimeout: 30_000,
+        headersTimeout: 60_000,
+        bodyTimeout: 60_000,
+        signal: abandon.signal,
       });
       await res.body.dump();
       if (res.statusCode === 201) {
@@ -80,9 +84,14 @@ export async function fireReports(options: FireOptions): Promise<FireResult> {
       }
     } catch (err) {
       result.failed += 1;
-      result.firstError ??= err instanceof Error ? err.message : String(err);
+      result.firstError ??= abandon.signal.aborted
+        ? `no answer within ${answerTimeoutMs} ms after the last send`
+        : err instanceof Error
+          ? err.message
+          : String(err);
     }
   };
+  const answerTimeoutMs = options.answerTimeoutMs ?? 15_000;
   const t0 = performance.now();
   try {
     for (let k = 0; k < total; k++) {
@@ -93,11 +102,22 @@ export async function fireReports(options: FireOptions): Promise<FireResult> {
       result.scheduleLagMaxMs = Math.max(result.scheduleLagMaxMs, performance.now() - due);
       inflight.push(postOne(k));
     }
-    await Promise.all(inflight);
+    // a server that answers slower than it is asked (the guide's server awaits every send before its
+    // 201) is given a bounded time, then its outstanding requests are abandoned
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      Promise.all(inflight).then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), answerTimeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!answered) {
+      abandon.abort();
+      await Promise.all(inflight);
+    }
   } finally {
     lag.disable();
     result.senderLagP99Ms = lag.count ? Math.max(0, lag.percentile(99) / 1e6 - 10) : 0;
-    await Promise.all(pools.map((p) => p.close()));
+    await Promise.all(pools.map((p) => p.destroy()));
   }
   return result;
 }

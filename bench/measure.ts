@@ -79,6 +79,8 @@ export const CLIENT_LIMITS = {
   senderScheduleLagMs: 250,
   /** share of all cores busy (server, client and everything else) past which nothing measured is the server's alone */
   machineBusyShare: 0.95,
+  /** ...when processes other than the server and client took more than this many cores of it */
+  otherCores: 0.25,
 } as const;
 
 function cpuOf(samplesA: ProcSample[], samplesB: ProcSample[]): { cpuMs: number; coreShare: number } {
@@ -110,7 +112,7 @@ function judgeClient(report: PoolReport, fire: FireResult, cpu: CpuContext): Cli
     }
   });
   const cores = availableParallelism();
-  if (cpu.machineBusyCores > CLIENT_LIMITS.machineBusyShare * cores) {
+  if (cpu.machineBusyCores > CLIENT_LIMITS.machineBusyShare * cores && cpu.otherCores > CLIENT_LIMITS.otherCores) {
     reasons.push(
       `the machine's CPU was saturated (${cpu.machineBusyCores.toFixed(2)} of ${cores} cores busy, ${cpu.otherCores.toFixed(2)} by other processes)`,
     );

@@ -48,6 +48,7 @@ function arrivedCell(f: FanoutResult | undefined): string {
   if (f.missing) parts.push(`${int(f.missing)} missing`);
   if (f.outOfOrderOrDuplicate) parts.push(`${int(f.outOfOrderOrDuplicate)} dup/out of order`);
   if (f.posts.failed) parts.push(`${f.posts.failed} POSTs failed`);
+  if (f.unexpectedCloses) parts.push(`${int(f.unexpectedCloses)} connections closed by the server`);
   return `${base} (${parts.join(', ') || 'incomplete'})`;
 }
 
@@ -134,7 +135,7 @@ function serverTable(r: ServerCaseResult): Table {
         `${r.bar.pass ? 'PASS' : 'FAIL'}${r.bar.fullScenario ? '' : ' (smaller than the issue\'s scenario)'} (ratio ${x(r.bar.p99Ratio)}, all arrived: ${r.bar.allArrived ? 'yes' : 'no'}, client valid: ${r.bar.clientValid ? 'yes' : 'no'})`,
     );
   }
-  for (const f of r.fanout) if (!f.client.valid) notes.push(`${f.target}: results INVALID, the client saturated: ${f.client.reasons.join('; ')}`);
+  for (const f of r.fanout) if (!f.client.valid) notes.push(`${f.target}: results INVALID: ${f.client.reasons.join('; ')}`);
   for (const s of r.skipped) notes.push(`${s.target} ${s.phase} skipped: ${s.reason.split('\n')[0]}`);
   return {
     title:
