@@ -5,10 +5,11 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { RunningServer } from '../../src/server/index.ts';
-import { encode, ErrorText } from '../../src/protocol/index.ts';
+import { createClient } from '../../src/client/index.ts';
+import { encode, ErrorText, mintTokenSync } from '../../src/protocol/index.ts';
 import { RedisServer, skipRedis } from '../helpers/redis.ts';
-import { connectClient, startTestServer } from '../helpers/server.ts';
-import { LedgerClient, postBug, spawnServer, WAIT_MS, withTimeout } from './cluster.ts';
+import { connectClient, startTestServer, TEST_SECRET } from '../helpers/server.ts';
+import { LedgerClient, postBug, spawnServer, until, WAIT_MS, waitForEvent, withTimeout } from './cluster.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
@@ -77,6 +78,39 @@ describe.skipIf(skipRedis())('several instances behind one Redis', () => {
     expect([...moved.counts.keys()]).toEqual(expected);
     expect(moved.duplicates()).toEqual([]);
     expect(moved.windowExceeded).toBe(0);
+  });
+
+  it('lets the protocol client resume on B from where it left A, with nothing replayed twice', async () => {
+    const a = await instance();
+    const b = await instance();
+    const token = (): string => mintTokenSync({ userId: 'traveller', secret: TEST_SECRET });
+    const onA = createClient({ url: a.url, tokenProvider: token, maxRetries: 0 });
+    onTestFinished(() => onA.close());
+    const seenOnA: string[] = [];
+    onA.on('event', (e) => e.type === 'bug_report' && seenOnA.push(e.payload.title));
+    await onA.connect();
+    for (let i = 0; i < 5; i++) expect((await postBug(b.url, `client-before-${i}`)).status).toBe(201);
+    await until(onA, 'event', () => seenOnA.length === 5);
+    const since = onA.lastSeq!;
+    await onA.close();
+    for (let i = 0; i < 5; i++) expect((await postBug(i % 2 ? a.url : b.url, `client-away-${i}`)).status).toBe(201);
+
+    const onB = createClient({ url: b.url, tokenProvider: token, since, maxRetries: 0 });
+    onTestFinished(() => onB.close());
+    const seenOnB: string[] = [];
+    let duplicates = 0;
+    let exceeded = 0;
+    onB.on('event', (e) => e.type === 'bug_report' && seenOnB.push(e.payload.title));
+    onB.on('duplicate', () => duplicates++);
+    onB.on('resume-window-exceeded', () => exceeded++);
+    const resumed = waitForEvent<[{ replayed: number }]>(onB, 'resumed');
+    await onB.connect();
+    expect((await resumed)[0].replayed).toBe(5);
+    for (let i = 0; i < 3; i++) expect((await postBug(a.url, `client-live-${i}`)).status).toBe(201);
+    await until(onB, 'event', () => seenOnB.length === 8);
+    expect(seenOnB).toEqual([...Array.from({ length: 5 }, (_, i) => `client-away-${i}`), ...Array.from({ length: 3 }, (_, i) => `client-live-${i}`)]);
+    expect(duplicates).toBe(0);
+    expect(exceeded).toBe(0);
   });
 
   it('loses and duplicates nothing when instance A is SIGKILLed while events are fired at B', async () => {

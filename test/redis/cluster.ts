@@ -218,3 +218,36 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: () => stri
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** Resolves with the args of the first `event` of `emitter` that satisfies `predicate`; rejects after the timeout. */
+export function waitForEvent<A extends unknown[]>(
+  emitter: { on(e: string, l: (...a: any[]) => void): unknown; off(e: string, l: (...a: any[]) => void): unknown },
+  event: string,
+  predicate: (...args: A) => boolean = () => true,
+  timeoutMs = WAIT_MS,
+): Promise<A> {
+  return new Promise((resolve, reject) => {
+    const onEvent = (...args: unknown[]): void => {
+      if (!predicate(...(args as A))) return;
+      clearTimeout(timer);
+      emitter.off(event, onEvent);
+      resolve(args as A);
+    };
+    const timer = setTimeout(() => {
+      emitter.off(event, onEvent);
+      reject(new Error(`no matching '${event}' within ${timeoutMs} ms`));
+    }, timeoutMs);
+    emitter.on(event, onEvent);
+  });
+}
+
+/** Resolves once `check()` holds, re-checked on every `event` of `emitter`. */
+export function until(
+  emitter: Parameters<typeof waitForEvent>[0],
+  event: string,
+  check: () => boolean,
+  timeoutMs = WAIT_MS,
+): Promise<void> {
+  if (check()) return Promise.resolve();
+  return waitForEvent(emitter, event, () => check(), timeoutMs).then(() => undefined);
+}
