@@ -110,3 +110,52 @@ describe('ListenView', () => {
     expect(f).toContain('server error: Rate limit exceeded');
   });
 });
+
+describe('bugzapp listen in a terminal (in-process, Ink)', () => {
+  it('renders the live view, then exits 0 on the abort signal', async () => {
+    const { EventEmitter } = await import('node:events');
+    const { runCli } = await import('../../src/cli/index.ts');
+    const { startTestServer, TEST_SECRET } = await import('../helpers/server.ts');
+    const { createRestClient } = await import('../../src/client/index.ts');
+    const { mintTokenSync } = await import('../../src/protocol/index.ts');
+    const server = await startTestServer();
+    let out = '';
+    let frames = 0;
+    const tty = Object.assign(new EventEmitter(), {
+      isTTY: true,
+      columns: 120,
+      rows: 40,
+      write(s: string) {
+        out += s;
+        frames++;
+        tty.emit('wrote');
+        return true;
+      },
+    });
+    const untilOut = (check: () => boolean, what: string) =>
+      new Promise<void>((resolve, reject) => {
+        if (check()) return resolve();
+        const timer = setTimeout(() => reject(new Error(`no ${what} in: ${out.slice(-2000)}`)), 10_000);
+        const on = () => {
+          if (!check()) return;
+          clearTimeout(timer);
+          tty.off('wrote', on);
+          resolve();
+        };
+        tty.on('wrote', on);
+      });
+    const controller = new AbortController();
+    const io = { stdout: tty, stderr: { write: () => true }, env: {}, signal: controller.signal, exitCode: 0 };
+    const done = runCli(['listen', '--user', '42', '--url', server.url, '--secret', TEST_SECRET], io);
+    await untilOut(() => out.includes('live as user 42'), 'live state');
+    const rest = createRestClient({ url: server.url, tokenProvider: () => mintTokenSync({ userId: 'r', secret: TEST_SECRET }) });
+    onTestFinished(() => rest.close());
+    await rest.createBugReport({ title: 'Shown in the view', assignee_id: '42' });
+    await untilOut(() => out.includes('notification 1'), 'the notification count');
+    expect(out).toContain('Shown in the view');
+    expect(out).not.toContain('{"type"'); // no NDJSON in terminal mode
+    expect(frames).toBeGreaterThan(1);
+    controller.abort();
+    expect(await done).toBe(0);
+  });
+});

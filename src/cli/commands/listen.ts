@@ -135,6 +135,8 @@ async function runListen(target: ReturnType<typeof resolveTarget>, settings: Lis
       stderr: io.stderr as unknown as NodeJS.WriteStream,
       ...(io.stdin ? { stdin: io.stdin as NodeJS.ReadStream } : {}),
       exitOnCtrlC: false,
+      // only reached when stdout is a terminal (or a test stands in for one)
+      interactive: true,
       patchConsole: false,
     });
   }
@@ -185,10 +187,8 @@ async function runListen(target: ReturnType<typeof resolveTarget>, settings: Lis
   client.connect().catch(() => undefined);
   const { error } = await client.waitClosed();
   io.signal.removeEventListener('abort', onAbort);
-  if (ink) {
-    ink.unmount();
-    await ink.waitUntilExit().catch(() => undefined);
-  }
+  // the last frame is written on unmount; main() drains stdout before the process exits
+  ink?.unmount();
   if (error) throw error;
   status(`stopped after ${state.total} event${state.total === 1 ? '' : 's'}`);
   io.exitCode = 0;
