@@ -1,6 +1,6 @@
 // createServer(): the reference BugZapp server of protocol.md, REST on fastify and WebSockets on ws,
 // sharing one port. Backends (event log + fan-out, store, rate limiter) are in-memory or injected.
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -173,8 +173,11 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
     logger.info({ connections: hub.size }, 'shutting down');
     // fan-out is synchronous, so every event already published is in each socket's buffer ahead of the 1001
     const fastifyClosed = app.close();
+    // resolve on 'close' only: a socket 'error' during shutdown must not reject the wait
     const allClosed = Promise.all(
-      [...hub.all].map((conn) => (conn.ws.readyState === conn.ws.CLOSED ? undefined : once(conn.ws, 'close'))),
+      [...hub.all].map((conn) =>
+        conn.ws.readyState === conn.ws.CLOSED ? undefined : new Promise<void>((resolve) => conn.ws.once('close', () => resolve())),
+      ),
     );
     for (const conn of [...hub.all]) hub.close(conn, CloseCode.GoingAway, 'server shutting down');
     let timer: NodeJS.Timeout | undefined;
