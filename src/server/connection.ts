@@ -56,6 +56,7 @@ export function openConnection(ctx: ConnectionContext, ws: WebSocket, hs: Handsh
     }
   });
   ws.on('close', (code, reasonBuf) => {
+    conn.queue = null; // a replay still in flight stops here
     ctx.hub.remove(conn);
     ctx.housekeeper.wheel.remove(conn);
     ctx.metrics.activeConnections.dec();
