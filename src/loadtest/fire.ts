@@ -217,7 +217,7 @@ export class Firer {
         rest.createBugReport({ title, description: `fired by bugzapp load ${this.marked(nonce)}`, severity: 'medium', assignee_id: assignee }, { token: this.token(reporter) });
       onOk = (res) => {
         const b = res as BugReport;
-        evs[0]!.id = b.id;
+        for (const ev of evs) ev.id = b.id;
         aliases[0] = `bug_report:created:#${b.id}`;
         this.bugs.push({ id: b.id, titleNonce: nonce, assignee, notified: assignee !== null, busy: false });
       };
@@ -228,7 +228,9 @@ export class Firer {
       const author = notify ? this.pickUser(bug.assignee) : (bug.assignee ?? this.pickUser());
       evs.push(this.expect(T_COMMENT, 'comment:created', nonce, null, intended, registeredAt));
       if (notify) {
-        evs.push(this.expect(T_NOTIFICATION, 'notification', bug.titleNonce, bug.assignee, intended, registeredAt));
+        const n = this.expect(T_NOTIFICATION, 'notification', bug.titleNonce, bug.assignee, intended, registeredAt);
+        n.id = bug.id;
+        evs.push(n);
         bug.notified = true;
       }
       bug.busy = true;
@@ -248,7 +250,7 @@ export class Firer {
       bug.titleNonce = nonce;
       bug.assignee = assignee;
       bug.notified = reassign;
-      evs[0]!.id = bug.id;
+      for (const ev of evs) ev.id = bug.id;
       request = () =>
         rest.updateBugReport(bug.id, { title: `load ${this.marked(nonce)}`, ...(reassign ? { assignee_id: assignee } : {}) }, { token: this.token(this.pickUser()) });
       onOk = () => undefined;

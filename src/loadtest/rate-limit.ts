@@ -81,7 +81,7 @@ export async function probeRateLimit(o: RateLimitProbeOptions): Promise<RateLimi
 
     let stillOpen = a1.client.isOpen && a2.client.isOpen;
     let openDetail = stillOpen ? 'both connections of the limited user are still open' : 'a limited connection was closed';
-    if (stillOpen && checked.windowMs <= MAX_WINDOW_WAIT_MS) {
+    if (stillOpen && limited && checked.windowMs <= MAX_WINDOW_WAIT_MS) {
       // after the window the same connection is served again
       await delay(checked.windowMs + 100, undefined, o.signal ? { signal: o.signal } : {}).catch(() => undefined);
       const after = await pingBurst(a1, 1, answerMs);

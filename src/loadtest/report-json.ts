@@ -1,0 +1,165 @@
+// The load report: a LoadTestResult judged. Built-in checks (delivery per type, misrouting, the rate
+// limit, connections, capabilities), the gates, and one verdict. The JSON file, the JUnit XML, the
+// Markdown summary, the text summary and the dashboard's final frame are all views of this object.
+import { evaluateGates, figuresOf, type FigureValue, type Gate, type GateResult } from './gates.ts';
+import type { CapabilityName, CheckStatus, DeliveryCounts, LoadTestResult, LoggedType } from './types.ts';
+
+export const LOAD_REPORT_SCHEMA_VERSION = 1;
+
+/** pass: every gate and check held. fail: one did not. invalid: the generator saturated, figures are its own. */
+export type Verdict = 'pass' | 'fail' | 'invalid';
+
+export type CheckGroup = 'run' | 'connections' | 'delivery' | 'security' | 'rest' | 'rate-limit' | 'generator' | 'capability';
+
+export interface CheckResult {
+  group: CheckGroup;
+  /** Unique within the report: `delivery.bug_report`, `rate-limit`, `capability.seq`. */
+  name: string;
+  /** `unsupported` and `skipped` never fail a run. */
+  status: CheckStatus;
+  detail: string;
+}
+
+export interface LoadReport extends Omit<LoadTestResult, 'schemaVersion'> {
+  schemaVersion: typeof LOAD_REPORT_SCHEMA_VERSION;
+  tool: 'bugzapp load';
+  verdict: Verdict;
+  /** 0 pass, 1 fail, 3 invalid. */
+  exitCode: 0 | 1 | 3;
+  /** Why the verdict is not pass, one line each (empty on pass). */
+  reasons: string[];
+  gates: GateResult[];
+  checks: CheckResult[];
+  /** Every figure a gate can name, with its value (ms, percent, per second, count or status). */
+  figures: Record<string, FigureValue>;
+}
+
+const TYPES: readonly LoggedType[] = ['bug_report', 'comment', 'notification'];
+
+export function verdictExitCode(verdict: Verdict): 0 | 1 | 3 {
+  return verdict === 'pass' ? 0 : verdict === 'fail' ? 1 : 3;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** `560/560 delivered` plus every non-zero fault: `3 missing, 1 duplicated`. */
+export function describeCounts(c: DeliveryCounts): string {
+  const faults: string[] = [];
+  if (c.missing) faults.push(`${c.missing} missing`);
+  if (c.duplicated) faults.push(`${c.duplicated} duplicated`);
+  if (c.misrouted) faults.push(`${c.misrouted} misrouted`);
+  if (c.outOfOrder) faults.push(`${c.outOfOrder} out of order`);
+  if (c.late) faults.push(`${c.late} late`);
+  return `${c.delivered}/${c.expected} delivered over ${plural(c.events, 'event')}${faults.length ? `; ${faults.join(', ')}` : ''}`;
+}
+
+function deliveryFaults(c: DeliveryCounts): number {
+  return c.missing + c.duplicated + c.misrouted + c.outOfOrder + c.late;
+}
+
+export function checksOf(result: LoadTestResult): CheckResult[] {
+  const checks: CheckResult[] = [];
+  checks.push({
+    group: 'run',
+    name: 'run',
+    status: result.aborted ? 'fail' : 'pass',
+    detail: result.aborted ? 'stopped by a signal before the end: the figures cover what ran' : 'ran to the end',
+  });
+  const c = result.connections;
+  checks.push({
+    group: 'connections',
+    name: 'connections',
+    status: c.opened >= c.target && c.connectErrors === 0 ? 'pass' : 'fail',
+    detail:
+      `${c.opened}/${c.target} opened, ${plural(c.connectErrors, 'connect error')}` +
+      (c.errorSamples.length ? ` (first: ${c.errorSamples[0]})` : ''),
+  });
+  for (const t of TYPES) {
+    const counts = result.delivery.byType[t];
+    const none = counts.events === 0 && counts.expected === 0;
+    checks.push({
+      group: 'delivery',
+      name: `delivery.${t}`,
+      status: none ? 'skipped' : deliveryFaults(counts) === 0 && counts.delivered === counts.expected ? 'pass' : 'fail',
+      detail: none ? `no ${t} events were fired` : describeCounts(counts),
+    });
+  }
+  const misrouted = result.delivery.total.misrouted;
+  checks.push({
+    group: 'security',
+    name: 'misrouted',
+    status: misrouted === 0 ? 'pass' : 'fail',
+    detail:
+      misrouted === 0
+        ? 'no notification reached a connection of another user'
+        : `${plural(misrouted, 'notification')} reached a connection of another user`,
+  });
+  const t = result.throughput;
+  checks.push({
+    group: 'rest',
+    name: 'rest',
+    status: t.restErrors === 0 ? 'pass' : 'fail',
+    detail: `${t.eventsAccepted}/${t.eventsFired} REST operations accepted, ${plural(t.restErrors, 'error')}${t.skipped ? `, ${t.skipped} skipped (unsupported)` : ''}`,
+  });
+  const rl = result.rateLimit;
+  const limit = rl.checked ?? rl.measured;
+  checks.push({
+    group: 'rate-limit',
+    name: 'rate-limit',
+    status: rl.status,
+    detail:
+      (limit ? `${limit.max} per ${limit.windowMs} ms${rl.checked ? '' : ' (measured)'}: ` : '') +
+      (rl.details.length ? rl.details.map((d) => `${d.pass ? 'ok' : 'FAILED'} ${d.name}: ${d.detail}`).join('; ') : rl.status),
+  });
+  const g = result.generator;
+  checks.push({
+    group: 'generator',
+    name: 'generator',
+    status: g.saturated ? 'fail' : 'pass',
+    detail: `event-loop lag p99 ${g.eventLoopLagMs.p99}ms (bound ${g.saturationLagMs}ms), CPU ${g.cpuPercent}%`,
+  });
+  for (const [name, finding] of Object.entries(result.capabilities) as [CapabilityName, { status: string; detail: string }][]) {
+    checks.push({
+      group: 'capability',
+      name: `capability.${name}`,
+      status: finding.status === 'supported' ? 'pass' : finding.status === 'unsupported' ? 'unsupported' : 'skipped',
+      detail: finding.detail,
+    });
+  }
+  return checks;
+}
+
+/** Judges a result: checks, gates and the verdict. Pure: the same result and gates give the same report. */
+export function buildLoadReport(result: LoadTestResult, gates: readonly Gate[] = []): LoadReport {
+  const figures = figuresOf(result);
+  const gateResults = evaluateGates(gates, figures);
+  const checks = checksOf(result);
+  const reasons: string[] = [];
+  if (result.generator.saturated) {
+    reasons.push(
+      `the load generator saturated (event-loop lag p99 ${result.generator.eventLoopLagMs.p99}ms > ${result.generator.saturationLagMs}ms): the figures measure the generator, not the server`,
+    );
+  }
+  for (const c of checks) if (c.status === 'fail' && c.group !== 'generator') reasons.push(`check ${c.name} failed: ${c.detail}`);
+  for (const g of gateResults) if (!g.pass) reasons.push(`gate ${g.expression} failed: actual ${g.display}`);
+  const verdict: Verdict = result.generator.saturated ? 'invalid' : reasons.length > 0 ? 'fail' : 'pass';
+  const { schemaVersion: _resultSchema, ...rest } = result;
+  return {
+    schemaVersion: LOAD_REPORT_SCHEMA_VERSION,
+    tool: 'bugzapp load',
+    verdict,
+    exitCode: verdictExitCode(verdict),
+    reasons,
+    gates: gateResults,
+    checks,
+    ...rest,
+    figures: Object.fromEntries(Object.entries(figures).map(([k, f]) => [k, f.value])),
+  };
+}
+
+/** The `--report` file: the whole report, pretty-printed, newline-terminated. */
+export function formatJsonReport(report: LoadReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}

@@ -1,0 +1,81 @@
+// The checks can fail: against a server with known faults, each is reported with its exact count.
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFaultyServer } from '../../fixtures/servers/faulty-server.ts';
+import { runLoadTest, type LoadTestResult } from '../../src/loadtest/index.ts';
+
+const SECRET = 'faulty-secret';
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (closers.length) await closers.pop()!();
+});
+
+const USERS = 10;
+const CONNS = 2;
+
+async function runAgainstFaulty(workers: number): Promise<{ r: LoadTestResult; stats: { dropped: number; duplicated: number; misrouted: number } }> {
+  const server = await startFaultyServer({
+    secret: SECRET,
+    faultsFromConnections: USERS * CONNS,
+    dropBroadcasts: [3, 7],
+    dropTo: 2,
+    duplicateBroadcast: 5,
+    misrouteNotification: 1,
+  });
+  closers.push(() => server.close());
+  const r = await runLoadTest({
+    urls: [server.url],
+    secret: SECRET,
+    users: USERS,
+    connsPerUser: CONNS,
+    events: 30,
+    rate: 200,
+    // creates only: the same options then fire the same events, whatever the timing
+    mix: { bug_report: 1 },
+    assignRatio: 0.5,
+    drainTimeoutMs: 1500,
+    workers,
+  });
+  return { r, stats: server.stats };
+}
+
+describe('runLoadTest against a faulty server', () => {
+  it('reports each fault with its exact count and names the offending events', async () => {
+    const { r, stats } = await runAgainstFaulty(0);
+    expect(stats).toMatchObject({ dropped: 4, duplicated: 1, misrouted: 1 });
+    const t = r.delivery.total;
+    expect(t.missing).toBe(4);
+    expect(t.duplicated).toBe(1);
+    expect(t.misrouted).toBe(1);
+    expect(r.delivery.byType.notification.misrouted).toBe(1);
+    expect(r.delivery.byType.notification.missing).toBe(0);
+    expect(r.delivery.byType.bug_report.missing).toBe(4);
+    expect(r.delivery.byType.bug_report.duplicated).toBe(1);
+    // a loss and a duplicate never cancel out
+    expect(t.delivered).toBe(t.expected - 4);
+    expect(r.delivery.ratio).toBeLessThan(1);
+    expect(r.drainComplete).toBe(false);
+    const kinds = r.delivery.firstOffenders.map((o) => `${o.kind}:${o.count}`);
+    expect(kinds).toEqual(['missing:2', 'missing:2', 'misrouted:1', 'duplicated:1']);
+    expect(r.delivery.firstOffenders[0]!.event).toMatch(/^bug_report:created:\d+$/);
+    expect(r.delivery.firstOffenders[0]!.connections).toHaveLength(2);
+    // advertised 10 per second, enforced nothing
+    expect(r.rateLimit.status).toBe('fail');
+    expect(r.rateLimit.details[0]).toMatchObject({ name: 'exactly max per window', pass: false });
+    expect(r.rateLimit.details[0]!.detail).toMatch(/no limit enforced/);
+  });
+
+  it('2 workers produce the same ledger as 1', async () => {
+    const one = await runAgainstFaulty(0);
+    const two = await runAgainstFaulty(2);
+    expect(two.r.generator.threads.map((x) => x.thread)).toEqual(['main', 'worker-0', 'worker-1']);
+    expect(two.r.connections.opened).toBe(USERS * CONNS);
+    expect(two.r.delivery.byType).toEqual(one.r.delivery.byType);
+    expect(two.r.delivery.firstOffenders.map((o) => [o.kind, o.count, o.event])).toEqual(
+      one.r.delivery.firstOffenders.map((o) => [o.kind, o.count, o.event]),
+    );
+    // histograms merged from the workers hold every receipt
+    expect(two.r.latency.broadcast.count).toBe(two.r.delivery.byType.bug_report.delivered);
+    expect(two.r.latency.notification.count).toBe(two.r.delivery.byType.notification.delivered);
+    expect(two.r.latency.connect.count).toBe(USERS * CONNS);
+  });
+});
