@@ -3,25 +3,26 @@
 // ends (an informational count), never to drop an event.
 
 /**
- * Order two seqs when their shape makes it evident: decimal integers, or `<prefix>-<n>` with equal
- * prefixes or decimal prefixes (the reference server's `<epoch>-<n>`, Redis stream ids `<ms>-<n>`).
- * Undefined when it cannot tell.
+ * Order two seqs when their shape makes it evident: split at `-`, `:`, `.` or `_` into the same number of
+ * fields, equal up to the first differing field, and that field decimal in both (the reference
+ * server's `<epoch>-<n>`, the Redis engine's `<epoch>:<ms>-<n>`, plain integers). Undefined when it
+ * cannot tell (e.g. two epochs).
  */
 export function guessSeqOrder(a: string, b: string): number | undefined {
   if (a === b) return 0;
-  const ia = a.lastIndexOf('-');
-  const ib = b.lastIndexOf('-');
-  if (ia < 0 && ib < 0) return isDecimal(a) && isDecimal(b) ? compareDecimal(a, b) : undefined;
-  if (ia < 0 || ib < 0) return undefined;
-  const sa = a.slice(ia + 1);
-  const sb = b.slice(ib + 1);
-  if (!isDecimal(sa) || !isDecimal(sb)) return undefined;
-  const pa = a.slice(0, ia);
-  const pb = b.slice(0, ib);
-  if (pa === pb) return compareDecimal(sa, sb);
-  if (isDecimal(pa) && isDecimal(pb)) return compareDecimal(pa, pb);
+  const fa = a.split(SEPARATORS);
+  const fb = b.split(SEPARATORS);
+  if (fa.length !== fb.length) return undefined;
+  for (let i = 0; i < fa.length; i++) {
+    const x = fa[i]!;
+    const y = fb[i]!;
+    if (x === y) continue;
+    return isDecimal(x) && isDecimal(y) ? compareDecimal(x, y) : undefined;
+  }
   return undefined;
 }
+
+const SEPARATORS = /[-:._]/;
 
 function isDecimal(s: string): boolean {
   return /^\d+$/.test(s);

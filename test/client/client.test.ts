@@ -71,9 +71,13 @@ describe('backoff and helpers', () => {
   it('orders seqs only when their shape makes it evident', () => {
     expect(guessSeqOrder('0a0b0c0d-9', '0a0b0c0d-10')).toBeLessThan(0);
     expect(guessSeqOrder('1700000000001-0', '1700000000000-5')).toBeGreaterThan(0);
+    expect(guessSeqOrder('1-2', '1-2-3')).toBeUndefined();
     expect(guessSeqOrder('12', '9')).toBeGreaterThan(0);
     expect(guessSeqOrder('aaaaaaaa-5', 'bbbbbbbb-1')).toBeUndefined();
     expect(guessSeqOrder('opaque', 'other')).toBeUndefined();
+    expect(guessSeqOrder('3fa94c1e:1764146400000-3', '3fa94c1e:1764146400001-0')).toBeLessThan(0);
+    expect(guessSeqOrder('3fa94c1e:1764146400000-3', '3fa94c1e:1764146400000-2')).toBeGreaterThan(0);
+    expect(guessSeqOrder('3fa94c1e:1-3', '00000000:1-3')).toBeUndefined();
   });
 });
 
