@@ -90,13 +90,15 @@ describe('resume with since', () => {
     const TOTAL = 150;
     const first = await connectClient(server, 'u');
     let fired = 0;
-    const firing = (async () => {
-      for (let i = 1; i <= TOTAL; i++) {
+    // three concurrent senders, so events land in the log while the resume is replaying
+    const sender = async (lane: number): Promise<void> => {
+      for (let i = lane; i <= TOTAL; i += 3) {
         const r = await rest(server, 'POST', '/bug-reports/', 'x', { title: `t${i}`, ...(i % 10 === 0 ? { assignee_id: 'u' } : {}) });
         if (r.status !== 201) throw new Error(`POST answered ${r.status}`);
-        fired = i;
+        fired++;
       }
-    })();
+    };
+    const firing = Promise.all([sender(1), sender(2), sender(3)]);
     await first.recorder.waitForCount((m) => m.type === 'bug_report', 30);
     const closed = waitForClose(first.ws);
     first.ws.terminate();
@@ -106,14 +108,17 @@ describe('resume with since', () => {
     const second = await connectClient(server, 'u', { since });
     await firing;
     expect(fired).toBe(TOTAL);
-    await second.recorder.waitFor((m) => m.type === 'bug_report' && m.payload.title === `t${TOTAL}`);
+    await rest(server, 'POST', '/bug-reports/', 'x', { title: 'marker' });
+    await second.recorder.waitFor((m) => m.type === 'bug_report' && m.payload.title === 'marker');
     await second.recorder.waitForCount((m) => m.type === 'notification', TOTAL / 10 - before.filter((e) => e.type === 'notification').length);
 
     const all = [...before, ...logged(second.recorder.messages)];
     const seqs = all.map((e) => e.seq!);
     expect(new Set(seqs).size).toBe(seqs.length);
     for (let i = 1; i < seqs.length; i++) expect(server.backends.engine.compareSeq(seqs[i - 1]!, seqs[i]!)).toBeLessThan(0);
-    expect(all.filter((e) => e.type === 'bug_report').map(titleOf)).toEqual(Array.from({ length: TOTAL }, (_, i) => `t${i + 1}`));
+    const titles = all.filter((e) => e.type === 'bug_report').map(titleOf);
+    expect(titles.pop()).toBe('marker');
+    expect([...titles].sort()).toEqual(Array.from({ length: TOTAL }, (_, i) => `t${i + 1}`).sort());
     expect(all.filter((e) => e.type === 'notification')).toHaveLength(TOTAL / 10);
   });
 
