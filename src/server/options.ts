@@ -34,7 +34,10 @@ export interface ServeOptions {
   closeGraceMs?: number;
   /** pino logger. @default a silent logger */
   logger?: Logger;
-  /** Injected backends (engine, store, rate limiter). @default in-memory, or Redis when redisUrl is set */
+  /**
+   * Injected backends (engine, store, rate limiter); the server closes them in close().
+   * @default in-memory, or Redis when redisUrl is set
+   */
   backends?: Backends;
   /** redis://host:port: use the Redis backends. @default undefined (in-memory) */
   redisUrl?: string;
