@@ -49,7 +49,8 @@ export function summarize(h: Histogram): LatencySummary {
     p90: ms(h.getValueAtPercentile(90)),
     p99: ms(h.getValueAtPercentile(99)),
     p999: ms(h.getValueAtPercentile(99.9)),
-    max: ms(h.maxValue),
+    // the bucket value, not the raw maximum, so a merged histogram reports the same as a direct one
+    max: ms(h.getValueAtPercentile(100)),
   };
 }
 

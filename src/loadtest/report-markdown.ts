@@ -15,8 +15,11 @@ export function escapeCell(text: string): string {
     .replace(/\r?\n/g, ' ');
 }
 
-function row(cells: (string | number)[]): string {
-  return `| ${cells.map((c) => escapeCell(String(c))).join(' | ')} |`;
+/** A table row; strings and numbers are escaped, `{ code }` cells become code spans (only pipes escaped: GFM shows entities in code literally). */
+function row(cells: (string | number | { code: string })[]): string {
+  const render = (c: string | number | { code: string }): string =>
+    typeof c === 'object' ? `\`${c.code.replace(/\|/g, '\\|')}\`` : escapeCell(String(c));
+  return `| ${cells.map(render).join(' | ')} |`;
 }
 
 function header(cells: string[], align: ('l' | 'r')[]): string[] {
@@ -39,7 +42,7 @@ export function formatMarkdownSummary(r: LoadReport): string {
   }
   if (r.gates.length) {
     out.push('', ...header(['gate', 'actual', 'result'], ['l', 'r', 'l']));
-    for (const g of r.gates) out.push(row([`\`${g.expression}\``, g.display, g.pass ? '✅ pass' : '❌ fail']));
+    for (const g of r.gates) out.push(row([{ code: g.expression }, g.display, g.pass ? '✅ pass' : '❌ fail']));
   }
   out.push('', ...header(['type', 'events', 'expected', 'delivered', 'missing', 'duplicated', 'misrouted', 'out of order', 'late'], ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']));
   for (const type of LOGGED_TYPES) {

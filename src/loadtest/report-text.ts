@@ -24,7 +24,7 @@ export const LOGGED_TYPES: readonly LoggedType[] = ['bug_report', 'comment', 'no
 /** Milliseconds with at most 3 significant decimals: `0.412`, `12.3`, `1530`. */
 export function formatMs(ms: number): string {
   if (ms >= 100) return String(Math.round(ms));
-  if (ms >= 10) return ms.toFixed(1);
+  if (ms >= 10) return String(Math.round(ms * 10) / 10);
   return String(Math.round(ms * 1000) / 1000);
 }
 

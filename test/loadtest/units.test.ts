@@ -1,0 +1,89 @@
+// Option resolution, seq ordering and exact histogram merging: the pieces the ledger trusts.
+import { describe, expect, it } from 'vitest';
+import { BugzappError, InvalidOptionError } from '../../src/errors.ts';
+import { compareSeq, plannedEvents, resolveLoadTestOptions } from '../../src/loadtest/index.ts';
+import { addEncoded, createHistogram, encodeHistogram, recordMs, summarize } from '../../src/loadtest/histogram.ts';
+import { createRandom } from '../../src/loadtest/fire.ts';
+
+describe('resolveLoadTestOptions', () => {
+  it('fills the defaults of the issue', () => {
+    const o = resolveLoadTestOptions({});
+    expect(o).toMatchObject({ urls: [], users: 100, connsPerUser: 1, connectRate: 500, events: 200, rate: 50, drainTimeoutMs: 10_000, workers: 0 });
+    expect(o.mix).toEqual({ bug_report: 70, comment: 20, update: 10 });
+    expect(o.localAddresses).toEqual(['127.0.0.1']);
+    expect(plannedEvents(o)).toBe(200);
+  });
+
+  it('rotates more loopback source addresses for large runs', () => {
+    const o = resolveLoadTestOptions({ users: 50_000, connsPerUser: 1 });
+    expect(o.localAddresses).toEqual(['127.0.0.1', '127.0.0.2', '127.0.0.3']);
+  });
+
+  it('turns a duration into a number of events at the rate', () => {
+    expect(plannedEvents(resolveLoadTestOptions({ durationMs: 30_000, rate: 40 }))).toBe(1200);
+  });
+
+  it('refuses a non-loopback target with ERR_LOADTEST_TARGET', () => {
+    for (const url of ['http://10.0.0.1:8000', 'http://example.com', 'ws://192.168.1.2/ws']) {
+      let err: unknown;
+      try {
+        resolveLoadTestOptions({ urls: [url] });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, url).toBeInstanceOf(BugzappError);
+      expect((err as BugzappError).code).toBe('ERR_LOADTEST_TARGET');
+    }
+    expect(resolveLoadTestOptions({ urls: ['http://127.0.0.2:1', 'http://localhost:2', 'http://[::1]:3'] }).urls).toHaveLength(3);
+  });
+
+  it('names the bad option', () => {
+    const cases: [Parameters<typeof resolveLoadTestOptions>[0], string][] = [
+      [{ users: 0 }, 'users'],
+      [{ events: 5, durationMs: 1000 }, 'events'],
+      [{ mix: { bogus: 1 } as never }, 'mix'],
+      [{ mix: { bug_report: 0 } }, 'mix'],
+      [{ localAddresses: ['10.0.0.1'] }, 'localAddresses'],
+      [{ rate: -1 }, 'rate'],
+    ];
+    for (const [input, option] of cases) {
+      let err: unknown;
+      try {
+        resolveLoadTestOptions(input);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, option).toBeInstanceOf(InvalidOptionError);
+      expect((err as InvalidOptionError).option).toBe(option);
+    }
+  });
+});
+
+describe('compareSeq', () => {
+  it('orders the shapes servers use and never guesses otherwise', () => {
+    expect(compareSeq('9', '10')).toBeLessThan(0);
+    expect(compareSeq('ab12-10', 'ab12-9')).toBeGreaterThan(0);
+    expect(compareSeq('1700000000000-0', '1700000000001-0')).toBeLessThan(0);
+    expect(compareSeq('1700000000000-2', '1700000000000-10')).toBeLessThan(0);
+    expect(compareSeq('x', 'y')).toBe(0);
+    expect(compareSeq('e1-5', 'e2-3')).toBe(0);
+    expect(compareSeq('7', '7')).toBe(0);
+  });
+});
+
+describe('histograms', () => {
+  it('merge exactly through encode and add', () => {
+    const random = createRandom(42);
+    const all = createHistogram();
+    const parts = [createHistogram(), createHistogram(), createHistogram()];
+    for (let i = 0; i < 30_000; i++) {
+      const ms = random() * random() * 500;
+      recordMs(all, ms);
+      recordMs(parts[i % 3]!, ms);
+    }
+    const merged = createHistogram();
+    for (const p of parts) addEncoded(merged, encodeHistogram(p));
+    expect(summarize(merged)).toEqual(summarize(all));
+    expect(summarize(merged).count).toBe(30_000);
+  });
+});
