@@ -11,11 +11,13 @@ export interface DropProxy {
   dropAll(): number;
   /** Connections accepted so far. */
   accepted(): number;
+  /** Send new connections to another server (a load balancer failing over). */
+  setTarget(url: string): void;
   close(): Promise<void>;
 }
 
 export async function startDropProxy(targetUrl: string): Promise<DropProxy> {
-  const target = new URL(targetUrl);
+  let target = new URL(targetUrl);
   const pairs = new Set<[Socket, Socket]>();
   let accepted = 0;
   const server: Server = createServer((client) => {
@@ -47,6 +49,9 @@ export async function startDropProxy(targetUrl: string): Promise<DropProxy> {
       return n;
     },
     accepted: () => accepted,
+    setTarget(url) {
+      target = new URL(url);
+    },
     async close() {
       proxy.dropAll();
       await new Promise<void>((resolve) => server.close(() => resolve()));
