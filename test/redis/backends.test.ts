@@ -317,6 +317,23 @@ describe.skipIf(skipRedis())('Redis backends', () => {
     expect(fromSecond.kind === 'ok' && fromSecond.events.map((e) => e.seq)).toEqual([third.seq]);
   });
 
+  it('skips a stream entry it cannot read instead of stalling on it', async () => {
+    const prefix = 'garbage:';
+    const registry = new Registry();
+    const a = await instance({ prefix, registry });
+    const admin = new Redis(redis.url);
+    onTestFinished(() => admin.disconnect());
+    const onA = new Collector(a.engine);
+    const first = await a.engine.publish(created(1), null);
+    await admin.xadd(`${prefix}events`, '*', 'e', parseSeq(first.seq)!.epoch, 't', '', 'y', 'bug_report', 'm', '{not json');
+    await a.engine.publish(created(2), null);
+    await onA.waitFor(2);
+    expect(ids(onA.events)).toEqual([1, 2]);
+    const r = await a.engine.readSince(first.seq, 'u');
+    expect(r.kind === 'ok' && ids(r.events)).toEqual([2]);
+    expect(await registry.metrics()).toMatch(/bugzapp_redis_errors_total\{op="read"\} [1-9]/);
+  });
+
   it('keeps bug reports and comments in Redis, with ids unique across instances', async () => {
     const prefix = 'store:';
     const a = await instance({ prefix });

@@ -212,8 +212,9 @@ export class RedisEventEngine implements EventEngine {
         this.lastId = '0-0';
         break;
       }
-      const event = this.eventFor(epoch, id, fields);
+      const event = this.eventForOrSkip(epoch, id, fields);
       this.lastId = id;
+      if (!event) continue;
       for (const listener of this.listeners) {
         try {
           listener(event);
@@ -248,6 +249,17 @@ export class RedisEventEngine implements EventEngine {
     };
     this.remember(event);
     return event;
+  }
+
+  /** eventFor, or undefined (logged and counted) for an entry this engine did not write: skipped, never retried forever. */
+  private eventForOrSkip(epoch: string, id: string, fields: string[]): PublishedEvent | undefined {
+    try {
+      return this.eventFor(epoch, id, fields);
+    } catch (err) {
+      this.metrics.errors.inc({ op: 'read' });
+      this.log.error({ id, err: errorText(err) }, 'skipping an unreadable entry of the Redis event stream');
+      return undefined;
+    }
   }
 
   private remember(event: PublishedEvent): void {
@@ -346,7 +358,11 @@ export class RedisEventEngine implements EventEngine {
       }
       if (kind === 'ok') {
         this.metrics.resumes.inc({ outcome: 'replayed' });
-        const events = (rest as StreamEntry[]).map(([id, fields]) => this.eventFor(field(fields, 'e') ?? logEpoch, id, fields));
+        const events: PublishedEvent[] = [];
+        for (const [id, fields] of rest as StreamEntry[]) {
+          const event = this.eventForOrSkip(field(fields, 'e') ?? logEpoch, id, fields);
+          if (event) events.push(event);
+        }
         return { kind: 'ok', events };
       }
       // 'ahead': the client saw events (on another instance) that this instance's reader has not
