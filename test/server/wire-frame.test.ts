@@ -2,12 +2,13 @@
 import { once } from 'node:events';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
+import * as wsModule from 'ws';
 import type { BugReport } from '../../src/protocol/index.ts';
 import { buildTextFrame, supportsDirectWrite } from '../../src/server/wire-frame.ts';
 import { connectClient, startTestServer } from '../helpers/server.ts';
 
 // ws's own framing, which @types/ws does not declare
-const { Sender } = WebSocket as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
+const { Sender } = wsModule as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
 
 describe('buildTextFrame', () => {
   for (const size of [0, 1, 125, 126, 127, 65535, 65536, 70_000]) {
