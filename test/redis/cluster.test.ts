@@ -78,6 +78,11 @@ describe.skipIf(skipRedis())('several instances behind one Redis', () => {
     expect([...moved.counts.keys()]).toEqual(expected);
     expect(moved.duplicates()).toEqual([]);
     expect(moved.windowExceeded).toBe(0);
+    // the Redis metrics are served by /metrics with the server's own
+    const text = await (await fetch(`${b.url}/metrics`)).text();
+    expect(text).toMatch(/bugzapp_redis_resumes_total\{outcome="replayed"\} 1/);
+    expect(text).toContain('bugzapp_redis_stream_lag_ms');
+    expect(text).toContain('websocket_active_connections');
   });
 
   it('lets the protocol client resume on B from where it left A, with nothing replayed twice', async () => {
