@@ -12,6 +12,8 @@ export interface WorkerInit {
   concurrency: number;
   connectTimeoutMs: number;
   client: ClientKind;
+  /** Report ids 1..idCapacity are checked for duplicates per connection. */
+  idCapacity: number;
 }
 
 /** `raw`: the bench's lean receive-only client (bench/raw-ws.ts); `ws`: the ws library's client. */
@@ -22,6 +24,11 @@ export interface WorkerReport {
   received: number;
   minPerConnection: number;
   maxPerConnection: number;
+  /** receipts of an id the connection already had */
+  duplicates: number;
+  /** receipts whose id was past idCapacity (not checked for duplicates) */
+  unchecked: number;
+  /** receipts whose seq (or id, without seq) came before the previous one on the same connection */
   outOfOrder: number;
   protocolErrors: number;
   unexpectedCloses: number;
@@ -70,6 +77,8 @@ export interface ClientPoolOptions {
   connectTimeoutMs?: number;
   /** @default 'raw' */
   client?: ClientKind;
+  /** @default 1024 */
+  idCapacity?: number;
 }
 
 export interface PoolReport {
@@ -77,6 +86,8 @@ export interface PoolReport {
   received: number;
   minPerConnection: number;
   maxPerConnection: number;
+  duplicates: number;
+  unchecked: number;
   outOfOrder: number;
   protocolErrors: number;
   unexpectedCloses: number;
@@ -117,6 +128,7 @@ export class ClientPool {
         concurrency: options.concurrency ?? 100,
         connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
         client: options.client ?? 'raw',
+        idCapacity: options.idCapacity ?? 1024,
       };
       // BENCH_WORKER_PROF=dir writes a CPU profile per client worker, to see where the client spends
       const prof = process.env.BENCH_WORKER_PROF;
@@ -195,6 +207,8 @@ export class ClientPool {
       received: sum((r) => r.received),
       minPerConnection: withConns.length ? Math.min(...withConns.map((r) => r.minPerConnection)) : 0,
       maxPerConnection: Math.max(0, ...reports.map((r) => r.maxPerConnection)),
+      duplicates: sum((r) => r.duplicates),
+      unchecked: sum((r) => r.unchecked),
       outOfOrder: sum((r) => r.outOfOrder),
       protocolErrors: sum((r) => r.protocolErrors),
       unexpectedCloses: sum((r) => r.unexpectedCloses),

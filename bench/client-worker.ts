@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { decodeServerMessage } from '../src/protocol/index.ts';
+import { compareSeq } from '../src/loadtest/seq-order.ts';
 import { RawWsClient } from './raw-ws.ts';
 import { createHistogram, encodeHistogram, recordMicros } from './histogram.ts';
 import type { WorkerInit, WorkerReport, WorkerRequest, WorkerResponse } from './client-pool.ts';
@@ -18,6 +19,12 @@ const closedWaiters = new Map<number, () => void>();
 const live = new Uint8Array(n);
 const received = new Int32Array(n);
 const lastId = new Int32Array(n);
+const lastSeq: (string | undefined)[] = new Array(n);
+// which report ids each connection got, one bit each: a duplicate shows even when a loss hides it
+const idCapacity = init.idCapacity;
+const seen = new Uint8Array(Math.ceil((n * idCapacity) / 8));
+let duplicates = 0;
+let unchecked = 0;
 let outOfOrder = 0;
 let protocolErrors = 0;
 let unexpectedCloses = 0;
@@ -46,8 +53,23 @@ function onMessage(i: number, data: Buffer): void {
   if (!msg || msg.type !== 'bug_report' || msg.action !== 'created') return;
   const t = now();
   const id = msg.payload.id;
-  if (id <= lastId[i]!) outOfOrder += 1;
-  lastId[i] = id;
+  if (Number.isInteger(id) && id >= 1 && id <= idCapacity) {
+    const bit = i * idCapacity + id - 1;
+    const mask = 1 << (bit & 7);
+    if (seen[bit >> 3]! & mask) duplicates += 1;
+    else seen[bit >> 3]! |= mask;
+  } else {
+    unchecked += 1;
+  }
+  // order by seq where the server gives one (ids from several instances need not follow stream order)
+  if (msg.seq !== undefined) {
+    const prev = lastSeq[i];
+    if (prev !== undefined && compareSeq(msg.seq, prev) < 0) outOfOrder += 1;
+    lastSeq[i] = msg.seq;
+  } else {
+    if (id < lastId[i]!) outOfOrder += 1;
+    lastId[i] = id;
+  }
   received[i]! += 1;
   if (t < firstReceiptAt) firstReceiptAt = t;
   lastReceiptAt = t;
@@ -161,6 +183,8 @@ function report(): WorkerReport {
     received: total,
     minPerConnection: open ? min : 0,
     maxPerConnection: max,
+    duplicates,
+    unchecked,
     outOfOrder,
     protocolErrors,
     unexpectedCloses,
@@ -195,6 +219,10 @@ port.on('message', async (req: WorkerRequest) => {
     case 'start':
       received.fill(0);
       lastId.fill(0);
+      lastSeq.fill(undefined);
+      seen.fill(0);
+      duplicates = 0;
+      unchecked = 0;
       outOfOrder = 0;
       firstReceiptAt = Infinity;
       lastReceiptAt = 0;

@@ -59,7 +59,10 @@ export interface FanoutResult {
   expected: number;
   received: number;
   missing: number;
-  outOfOrderOrDuplicate: number;
+  duplicates: number;
+  /** receipts whose id was too large for the duplicate bitmap */
+  uncheckedForDuplicates: number;
+  outOfOrder: number;
   unexpectedCloses: number;
   allArrived: boolean;
   offeredPerSec: number;
@@ -160,6 +163,7 @@ export async function measureFanout(target: Target, options: FanoutOptions): Pro
     secret: options.secret,
     localAddresses: options.localAddresses,
     ...(options.client ? { client: options.client } : {}),
+    idCapacity: 2 * (options.warmup + options.count) + 64,
   });
   try {
     options.log(`${target.name}: ${connect.connected} connected, ${connect.failed} failed; firing ${options.warmup}+${options.count} at ${options.rate}/s`);
@@ -209,10 +213,17 @@ export async function measureFanout(target: Target, options: FanoutOptions): Pro
       },
       expected,
       received: report.received,
-      missing: Math.max(0, expected - report.received),
-      outOfOrderOrDuplicate: report.outOfOrder,
+      missing: Math.max(0, expected - (report.received - report.duplicates)),
+      duplicates: report.duplicates,
+      uncheckedForDuplicates: report.unchecked,
+      outOfOrder: report.outOfOrder,
       unexpectedCloses: report.unexpectedCloses,
-      allArrived: expected > 0 && report.received === expected && report.outOfOrder === 0 && fire.failed === 0,
+      allArrived:
+        expected > 0 &&
+        report.received === expected &&
+        report.duplicates === 0 &&
+        report.outOfOrder === 0 &&
+        fire.failed === 0,
       offeredPerSec: (fire.sent * connect.connected) / fireS,
       // over the fire window, or longer when the last deliveries came later
       achievedPerSec: report.received / Math.max(spanS, fireS),

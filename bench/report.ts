@@ -46,7 +46,8 @@ function arrivedCell(f: FanoutResult | undefined): string {
   if (f.allArrived) return `${base} (all)`;
   const parts = [];
   if (f.missing) parts.push(`${int(f.missing)} missing`);
-  if (f.outOfOrderOrDuplicate) parts.push(`${int(f.outOfOrderOrDuplicate)} dup/out of order`);
+  if (f.duplicates) parts.push(`${int(f.duplicates)} duplicates`);
+  if (f.outOfOrder) parts.push(`${int(f.outOfOrder)} out of order`);
   if (f.posts.failed) parts.push(`${f.posts.failed} POSTs failed`);
   if (f.unexpectedCloses) parts.push(`${int(f.unexpectedCloses)} connections closed by the server`);
   return `${base} (${parts.join(', ') || 'incomplete'})`;
@@ -179,7 +180,8 @@ function redisTable(r: RedisCaseResult): Table {
   const notes = [...r.notes];
   if (r.bar) {
     notes.push(
-      `Bar (issue 5): two instances on Redis deliver >= ${pct(r.bar.limit)} of one in-memory instance: ${r.bar.pass ? 'PASS' : 'FAIL'} (${pct(r.bar.ratio)})`,
+      `Bar (issue 5): two instances on Redis deliver >= ${pct(r.bar.limit)} of one in-memory instance, every event exactly once: ` +
+        `${r.bar.pass ? 'PASS' : 'FAIL'} (${pct(r.bar.ratio)}, all arrived: ${r.bar.allArrived ? 'yes' : 'no'})`,
     );
   }
   for (const s of r.skipped) notes.push(`${s.target} skipped: ${s.reason.split('\n')[0]}`);
