@@ -53,6 +53,12 @@ export interface BugzappClientOptions {
    * `resumed` is reported with the count so far (a one-shot timer, only while resuming). @default 1000
    */
   replayWaitMs?: number;
+  /**
+   * How long after the upgrade to wait for connection_established before treating the connection as
+   * established without one (a server that follows the guide's code literally never sends it).
+   * @default 1000
+   */
+  establishWaitMs?: number;
   /** Extra options for the `ws` WebSocket (perMessageDeflate is off unless set here). */
   wsOptions?: WsClientOptions;
   /** Receive timestamps, ms. @default Date.now */
@@ -134,6 +140,7 @@ interface Resolved {
   resume: boolean;
   dedupeWindow: number;
   replayWaitMs: number;
+  establishWaitMs: number;
   wsOptions: WsClientOptions;
   clock: () => number;
   random: () => number;
@@ -177,6 +184,7 @@ export function resolveClientOptions(input: BugzappClientOptions): Resolved {
     resume: input.resume ?? true,
     dedupeWindow: checkInt('dedupeWindow', input.dedupeWindow ?? 256, 0),
     replayWaitMs: checkInt('replayWaitMs', input.replayWaitMs ?? 1000, 0),
+    establishWaitMs: checkInt('establishWaitMs', input.establishWaitMs ?? 1000, 0),
     wsOptions: {
       perMessageDeflate: false,
       handshakeTimeout,
@@ -220,6 +228,9 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
   private toldUnsupported = false;
   private replay: { since: string; cursor: string; count: number; cancel: (() => void) | undefined } | undefined;
   private sentSince: string | undefined;
+  /** The open connection has had its connection_established (or was treated as if). */
+  private established = false;
+  private cancelEstablishWait: (() => void) | undefined;
 
   /** seq of the newest event received. */
   lastSeq: string | undefined;
@@ -367,6 +378,11 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
       if (this.ws !== ws) return;
       this.attempt = 0;
       this.connections++;
+      this.established = false;
+      this.cancelEstablishWait = this.o.schedule(() => {
+        this.cancelEstablishWait = undefined;
+        if (this.ws === ws && !this.established) this.onEstablished(undefined);
+      }, this.o.establishWaitMs);
       this.setState({ state: 'open', attempt: 0 });
     });
     ws.on('message', (data, isBinary) => {
@@ -388,6 +404,8 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     ws.on('close', (code, reasonBuf) => {
       if (this.ws !== ws || refused) return;
       this.ws = undefined;
+      this.cancelEstablishWait?.();
+      this.cancelEstablishWait = undefined;
       this.endReplay();
       if (this.stopped) {
         this.finish(undefined);
@@ -450,6 +468,8 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     this.stopped = true;
     this.cancelTimer?.();
     this.cancelTimer = undefined;
+    this.cancelEstablishWait?.();
+    this.cancelEstablishWait = undefined;
     const ws = this.ws;
     this.ws = undefined;
     if (ws && ws.readyState !== WebSocket.CLOSED) ws.terminate();
@@ -485,6 +505,8 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
       return;
     }
     if (!msg) return;
+    // a server that never sends connection_established: its first message stands in for it
+    if (!this.established && msg.type !== 'connection_established') this.onEstablished(undefined);
     switch (msg.type) {
       case 'bug_report':
       case 'comment':
@@ -504,6 +526,16 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
   }
 
   private onEstablished(payload: Extract<ServerMessage, { type: 'connection_established' }>['payload']): void {
+    if (this.established) {
+      // a late connection_established after the wait: take its details, nothing else
+      this.connectionId = payload?.connection_id;
+      this.userId = payload?.user_id;
+      this.rateLimit = payload?.rate_limit;
+      return;
+    }
+    this.established = true;
+    this.cancelEstablishWait?.();
+    this.cancelEstablishWait = undefined;
     this.connectionId = payload?.connection_id;
     this.userId = payload?.user_id;
     this.rateLimit = payload?.rate_limit;

@@ -318,6 +318,45 @@ describe('client against servers without resume', () => {
     expect(resumed.replayed).toBe(1);
   });
 
+  it('a server that never sends connection_established: connected after the wait, resume unsupported', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    onTestFinished(() => new Promise<void>((r) => wss.close(() => r())));
+    await new Promise((r) => wss.once('listening', r));
+    let connections = 0;
+    wss.on('connection', (ws) => {
+      connections++;
+      // the second connection gets an event straight away: it stands in for connection_established
+      if (connections === 2) ws.send(encode({ type: 'notification', payload: { message: 'm', bug_report_id: 1 } }));
+    });
+    const waits: (() => void)[] = [];
+    const c = client({
+      url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`,
+      token: 't',
+      establishWaitMs: 777,
+      // the establish wait is the only thing scheduled while connected; run it when the test says
+      schedule: (fn, ms) => {
+        if (ms === 777) waits.push(fn);
+        else setImmediate(fn);
+        return () => undefined;
+      },
+    });
+    const { events } = record(c);
+    let unsupported = 0;
+    c.on('resume-unsupported', () => unsupported++);
+    const connected = c.connect();
+    await waitForEvent(c, 'state', (s: ClientState) => s.state === 'open');
+    expect(waits).toHaveLength(1);
+    waits[0]!();
+    const info = await connected;
+    expect(info.cursor).toBeUndefined();
+    expect(unsupported).toBe(1);
+    const again = waitForEvent(c, 'connected');
+    for (const ws of wss.clients) ws.terminate();
+    await again;
+    await until(c, 'event', () => events.length === 1);
+    expect(c.connections).toBe(2);
+  });
+
   it.each([1008, 1009])('stops on %i without reconnecting', async (code) => {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     onTestFinished(() => new Promise<void>((r) => wss.close(() => r())));
