@@ -9,6 +9,7 @@ const BINARY = process.env.BUGZAPP_REDIS_SERVER ?? 'redis-server';
 const START_TIMEOUT_MS = 10_000;
 
 let installed: boolean | undefined;
+let warned = false;
 
 /** Whether redis-server can be run here. */
 export function redisInstalled(): boolean {
@@ -28,7 +29,8 @@ export function skipRedis(): boolean {
   if (process.env.CI) {
     throw new Error(`${BINARY} is not installed, and CI is set: the Redis tests must run on CI (.ci/run installs it)`);
   }
-  console.warn(`[redis tests] skipped: ${BINARY} is not installed (apt-get install redis-server)`);
+  if (!warned) console.warn(`[redis tests] skipped: ${BINARY} is not installed (apt-get install redis-server)`);
+  warned = true;
   return true;
 }
 
