@@ -66,7 +66,11 @@ export function openConnection(ctx: ConnectionContext, ws: WebSocket, hs: Handsh
   });
 
   if (ctx.housekeeper.isExpired(conn)) ctx.housekeeper.expire(conn);
-  else void start(ctx, conn, hs.since);
+  else {
+    // read nothing from the client until connection_established is out, so it is always first
+    ws.pause();
+    void start(ctx, conn, hs.since);
+  }
   return conn;
 }
 
@@ -85,6 +89,7 @@ async function start(ctx: ConnectionContext, conn: Connection, since: string | u
         cursor,
       },
     });
+    conn.ws.resume();
     // without `since` the client gets exactly the events after `cursor`
     let after = cursor;
     if (since !== undefined) {
@@ -119,6 +124,7 @@ async function start(ctx: ConnectionContext, conn: Connection, since: string | u
   } catch (err) {
     conn.log.error({ err }, 'connection start failed');
     hub.close(conn, 1011, 'internal error');
+    conn.ws.resume(); // let the close handshake be read
   }
 }
 

@@ -1,8 +1,20 @@
 // protocol.md sections 3 to 5: connection_established first, routing, ping/pong, bad frames, 1009.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import WebSocket from 'ws';
+import { MemoryEventEngine, MemoryStore, SlidingWindowRateLimiter } from '../../src/server/index.ts';
 import type { ConnectionEstablished, NotificationEvent } from '../../src/protocol/index.ts';
-import { waitForClose } from '../helpers/ws.ts';
-import { connectClient, metricValue, rest, startTestServer } from '../helpers/server.ts';
+import { MessageRecorder, waitForClose } from '../helpers/ws.ts';
+import { connectClient, metricValue, rest, startTestServer, testToken } from '../helpers/server.ts';
+
+/** The real engine whose cursor() waits for the test, like a Redis round trip that takes its time. */
+class SlowCursorEngine extends MemoryEventEngine {
+  release!: () => void;
+  private readonly gate = new Promise<void>((r) => (this.release = r));
+  override async cursor(): Promise<string> {
+    await this.gate;
+    return super.cursor();
+  }
+}
 
 describe('connection start', () => {
   it('sends connection_established first, with user_id, connection_id, server_time, rate_limit and cursor', async () => {
@@ -15,6 +27,22 @@ describe('connection start', () => {
     expect(Number.isNaN(Date.parse(first.payload?.server_time ?? ''))).toBe(false);
     expect(server.backends.engine.isValidSeq(first.payload?.cursor ?? '')).toBe(true);
     expect(await metricValue(server, 'websocket_active_connections')).toBe(1);
+  });
+
+  it('sends connection_established before answering anything the client sent first', async () => {
+    const engine = new SlowCursorEngine();
+    const server = await startTestServer({
+      backends: { engine, store: new MemoryStore(), rateLimiter: new SlidingWindowRateLimiter(10, 1000), kind: 'memory' },
+    });
+    const ws = new WebSocket(`${server.wsUrl}?token=${await testToken('eager')}`);
+    onTestFinished(() => ws.terminate());
+    const recorder = new MessageRecorder(ws);
+    await new Promise<void>((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    await new Promise<void>((resolve) => ws.send(JSON.stringify({ type: 'ping' }), () => resolve()));
+    expect((await rest(server, 'GET', '/healthz', null)).status).toBe(200); // the server has run its IO since
+    engine.release();
+    await recorder.waitFor((m) => m.type === 'pong');
+    expect(recorder.messages.map((m) => m.type)).toEqual(['connection_established', 'pong']);
   });
 
   it('gives every connection its own id and the cursor of the newest event', async () => {
