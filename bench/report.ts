@@ -136,6 +136,11 @@ function serverTable(r: ServerCaseResult): Table {
         `${r.bar.pass ? 'PASS' : 'FAIL'}${r.bar.fullScenario ? '' : ' (smaller than the issue\'s scenario)'} (ratio ${x(r.bar.p99Ratio)}, all arrived: ${r.bar.allArrived ? 'yes' : 'no'}, client valid: ${r.bar.clientValid ? 'yes' : 'no'})`,
     );
   }
+  if (r.versusFastApi) {
+    notes.push(
+      `Against the guide's FastAPI server: ours/FastAPI p99 ${x(r.versusFastApi.p99)}, deliveries/s ${x(r.versusFastApi.achievedPerSec)}`,
+    );
+  }
   for (const f of r.fanout) if (!f.client.valid) notes.push(`${f.target}: results INVALID: ${f.client.reasons.join('; ')}`);
   for (const s of r.skipped) notes.push(`${s.target} ${s.phase} skipped: ${s.reason.split('\n')[0]}`);
   return {

@@ -38,6 +38,8 @@ export interface ServerCaseResult {
   idle: IdleResult[];
   skipped: { target: TargetName; phase: 'fanout' | 'idle'; reason: string }[];
   ratios?: Ratios;
+  /** ours / the guide's FastAPI server, when both ran */
+  versusFastApi?: { p99: number; achievedPerSec: number };
   /** issue 2's bar: every event arrives and our p99 is within 1.5x of the baseline's */
   bar?: {
     p99RatioLimit: number;
@@ -174,6 +176,13 @@ export async function runServerCase(options: ServerCaseOptions): Promise<ServerC
       clientValid,
       pass: ours.allArrived && clientValid && result.ratios.p99 <= P99_RATIO_LIMIT,
       fullScenario: options.connections >= 4000 && options.rate >= 20,
+    };
+  }
+  const fastapi = result.fanout.find((f) => f.target === 'fastapi');
+  if (ours && fastapi) {
+    result.versusFastApi = {
+      p99: ratio(ours.latency.p99Ms, fastapi.latency.p99Ms),
+      achievedPerSec: ratio(ours.achievedPerSec, fastapi.achievedPerSec),
     };
   }
   return result;
