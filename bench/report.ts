@@ -163,6 +163,7 @@ function loadTable(r: LoadCaseResult): Table {
         ['p99', ms(r.result.p99Ms)],
         ['generator', r.result.generatorText],
         ['baseline server CPU (whole run)', pct(r.result.serverCoreShare)],
+        ['other processes on the machine', `${r.result.otherCores.toFixed(2)} cores`],
       ]
     : [];
   const notes = [...r.notes];

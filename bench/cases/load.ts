@@ -2,7 +2,7 @@
 // cheap enough that the figure is the load generator's own verified-deliveries rate.
 import type { LoadTestInput, LoadTestResult, RunLoadTestContext } from '../../src/loadtest/types.ts';
 import { startBaseline } from '../server-process.ts';
-import { sampleProcess } from '../proc-stats.ts';
+import { machineBusyCores, sampleMachine, sampleProcess } from '../proc-stats.ts';
 import type { CommonOptions } from '../measure.ts';
 
 export interface LoadCaseOptions extends CommonOptions {
@@ -25,6 +25,8 @@ export interface LoadCaseResult {
     saturated: boolean;
     /** the baseline server's CPU over the whole run (connect to drain), share of one core */
     serverCoreShare: number;
+    /** cores that processes other than the baseline and this one (the load tester) took meanwhile */
+    otherCores: number;
   };
   /** issue 4's bar: >= 100,000 verified deliveries/s; judged only when at least that much was offered */
   bar?: { limit: number; value: number; judged: boolean; pass: boolean };
@@ -67,6 +69,8 @@ export async function runLoadCase(options: LoadCaseOptions): Promise<LoadCaseRes
   try {
     options.log(`load: bugzapp load against the baseline, ${options.connections} connections, ${options.rate}/s`);
     const before = sampleProcess(server.pid);
+    const machineBefore = sampleMachine();
+    const selfBefore = process.cpuUsage();
     const r = await runLoadTest(
       {
         urls: [server.url],
@@ -87,6 +91,14 @@ export async function runLoadCase(options: LoadCaseOptions): Promise<LoadCaseRes
       options.signal ? { signal: options.signal } : {},
     );
     const after = sampleProcess(server.pid);
+    const machineAfter = sampleMachine();
+    const self = process.cpuUsage(selfBefore);
+    const wallMs = Math.max(1, after.at - before.at);
+    const serverCoreShare = (after.cpuMs - before.cpuMs) / wallMs;
+    const otherCores = Math.max(
+      0,
+      machineBusyCores(machineBefore, machineAfter) - serverCoreShare - (self.user + self.system) / 1000 / wallMs,
+    );
     const d = r.delivery.total;
     const offeredPerSec = r.connections.opened * r.throughput.fireRate;
     out.raw = r;
@@ -98,7 +110,8 @@ export async function runLoadCase(options: LoadCaseOptions): Promise<LoadCaseRes
       p99Ms: r.latency.broadcast.p99,
       generatorText: `${r.generator.saturated ? 'SATURATED' : 'ok'} (CPU ${Math.round(r.generator.cpuPercent)}%, lag p99 ${r.generator.eventLoopLagMs.p99.toFixed(1)} ms)`,
       saturated: r.generator.saturated,
-      serverCoreShare: (after.cpuMs - before.cpuMs) / Math.max(1, after.at - before.at),
+      serverCoreShare,
+      otherCores,
     };
     out.bar = {
       limit: LOAD_BAR_PER_SEC,
