@@ -220,6 +220,7 @@ export async function measureFanout(target: Target, options: FanoutOptions): Pro
       unexpectedCloses: report.unexpectedCloses,
       allArrived:
         expected > 0 &&
+        connect.failed === 0 &&
         report.received === expected &&
         report.duplicates === 0 &&
         report.outOfOrder === 0 &&
