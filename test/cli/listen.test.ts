@@ -107,6 +107,21 @@ describe('bugzapp listen --json (spawned)', () => {
     expect(await cli.exit()).toBe(0);
   });
 
+  it('stops quietly with exit 0 when the reader of stdout goes away (listen | head -1)', async () => {
+    const server = await startTestServer();
+    const cli = spawnCli(['listen', '--user', '42', '--url', server.url, '--secret', TEST_SECRET]);
+    await cli.until(() => cli.stderr().includes('live as user 42'), 'the connection');
+    const rest = api(server.url);
+    await rest.createBugReport({ title: 'first' });
+    await cli.until(() => cli.lines.length === 1, 'the first line');
+    cli.child.stdout!.destroy();
+    // keep firing until a write hits the closed pipe
+    const exited = cli.exit();
+    for (let i = 0; i < 50 && cli.child.exitCode === null; i++) await rest.createBugReport({ title: `more ${i}` });
+    expect(await exited).toBe(0);
+    expect(cli.stderr()).not.toContain('EPIPE');
+  });
+
   it('a refused token: exit 1 with a clear message, no retry loop', async () => {
     const server = await startTestServer();
     const cli = spawnCli(['listen', '--user', '42', '--json', '--url', server.url, '--secret', 'not-the-server-secret']);

@@ -174,9 +174,18 @@ async function runListen(target: ReturnType<typeof resolveTarget>, settings: Lis
     status(`server error: ${msg.payload.message}`);
     update(withServerError(state, msg.payload.message));
   });
+  // `listen | head -1`: the reader went away; stop quietly like any Unix filter would
+  let outputError: Error | undefined;
+  const out = io.stdout as { on?: (e: 'error', l: (err: Error) => void) => unknown; off?: (e: 'error', l: (err: Error) => void) => unknown };
+  const onOutputError = (err: Error): void => {
+    if (outputError) return;
+    outputError = err;
+    void client.close();
+  };
+  out.on?.('error', onOutputError);
   client.on('event', (event, receivedAt) => {
     if (settings.types && !settings.types.has(event.type)) return;
-    if (settings.json) io.stdout.write(formatEventLine(event, receivedAt));
+    if (settings.json && !outputError) io.stdout.write(formatEventLine(event, receivedAt));
     update(withEvent(state, event, receivedAt));
   });
 
@@ -187,9 +196,11 @@ async function runListen(target: ReturnType<typeof resolveTarget>, settings: Lis
   client.connect().catch(() => undefined);
   const { error } = await client.waitClosed();
   io.signal.removeEventListener('abort', onAbort);
+  out.off?.('error', onOutputError);
   // the last frame is written on unmount; main() drains stdout before the process exits
   ink?.unmount();
   if (error) throw error;
+  if (outputError && (outputError as NodeJS.ErrnoException).code !== 'EPIPE') throw outputError;
   status(`stopped after ${state.total} event${state.total === 1 ? '' : 's'}`);
   io.exitCode = 0;
 }
