@@ -87,3 +87,11 @@ describe('histograms', () => {
     expect(summarize(merged).count).toBe(30_000);
   });
 });
+
+describe('compareSeq on Redis stream seqs', () => {
+  it('orders <epoch>:<ms>-<n> field by field', () => {
+    expect(compareSeq('e7:1700000000000-5', 'e7:1700000000001-0')).toBeLessThan(0);
+    expect(compareSeq('e7:1700000000001-0', 'e7:1700000000000-5')).toBeGreaterThan(0);
+    expect(compareSeq('e7:1-0', 'e8:2-0')).toBe(0);
+  });
+});
