@@ -185,8 +185,12 @@ async function runListen(target: ReturnType<typeof resolveTarget>, settings: Lis
   out.on?.('error', onOutputError);
   client.on('event', (event, receivedAt) => {
     if (settings.types && !settings.types.has(event.type)) return;
-    if (settings.json && !outputError) io.stdout.write(formatEventLine(event, receivedAt));
-    update(withEvent(state, event, receivedAt));
+    if (ink) update(withEvent(state, event, receivedAt));
+    else {
+      // NDJSON: the line is the output; the state only keeps the count for the closing status line
+      state.total++;
+      if (!outputError) io.stdout.write(formatEventLine(event, receivedAt));
+    }
   });
 
   const onAbort = (): void => void client.close();
