@@ -282,6 +282,17 @@ describe('client against servers without resume', () => {
     expect((patch as HttpStatusError).status).toBe(405);
   });
 
+  it('a handshake answered 404 (wrong path) fails at once with ERR_CONNECT_FAILED', async () => {
+    const guide = await startGuideServer({ secret: TEST_SECRET });
+    onTestFinished(() => guide.close());
+    const c = client({ url: `${guide.url}/api`, tokenProvider: tokenFor(42) });
+    const { states } = record(c);
+    const err = await c.connect().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_CONNECT_FAILED' });
+    expect((err as Error).message).toContain('HTTP 404');
+    expect(states.some((s) => s.state === 'reconnecting')).toBe(false);
+  });
+
   it('drops events it already has when a server replays an overlap', async () => {
     // a server that replays one event too many after a resume (overlapping `since`)
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
