@@ -51,11 +51,9 @@ export async function runCli(args: string[], io: CliIO): Promise<number> {
 
 function reportError(err: unknown, io: CliIO): number {
   if (err instanceof CommanderError) {
-    // help and version are not errors; everything else commander raises is a usage error
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
-      return ExitCode.Ok;
-    }
-    return ExitCode.Usage;
+    // --help and --version exit 0; help shown because a subcommand is missing, and every other
+    // parse error, are usage errors
+    return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
   }
   if (err instanceof CliExit) {
     if (err.message) io.stderr.write(`${err.message}\n`);
