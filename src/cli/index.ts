@@ -95,7 +95,12 @@ export async function main(argv: string[]): Promise<void> {
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   // let stdout drain before exiting, so piped output is never cut
-  if (process.stdout.writableLength > 0) await new Promise((r) => process.stdout.once('drain', r));
+  if (process.stdout.writableLength > 0 && !process.stdout.destroyed) {
+    await new Promise((r) => {
+      process.stdout.once('drain', r);
+      process.stdout.once('close', r);
+    });
+  }
   process.exit(code);
 }
 
