@@ -12,7 +12,7 @@ afterEach(async () => {
 const USERS = 10;
 const CONNS = 2;
 
-async function runAgainstFaulty(workers: number): Promise<{ r: LoadTestResult; stats: { dropped: number; duplicated: number; misrouted: number } }> {
+async function runAgainstFaulty(workers: number): Promise<{ r: LoadTestResult; stats: Record<string, number> }> {
   const server = await startFaultyServer({
     secret: SECRET,
     faultsFromConnections: USERS * CONNS,
@@ -20,6 +20,8 @@ async function runAgainstFaulty(workers: number): Promise<{ r: LoadTestResult; s
     dropTo: 2,
     duplicateBroadcast: 5,
     misrouteNotification: 1,
+    reorderBroadcast: 10,
+    lateBroadcast: 13,
   });
   closers.push(() => server.close());
   const r = await runLoadTest({
@@ -41,7 +43,7 @@ async function runAgainstFaulty(workers: number): Promise<{ r: LoadTestResult; s
 describe('runLoadTest against a faulty server', () => {
   it('reports each fault with its exact count and names the offending events', async () => {
     const { r, stats } = await runAgainstFaulty(0);
-    expect(stats).toMatchObject({ dropped: 4, duplicated: 1, misrouted: 1 });
+    expect(stats).toMatchObject({ dropped: 4, duplicated: 1, misrouted: 1, reordered: 1, late: 1 });
     const t = r.delivery.total;
     expect(t.missing).toBe(4);
     expect(t.duplicated).toBe(1);
@@ -50,12 +52,16 @@ describe('runLoadTest against a faulty server', () => {
     expect(r.delivery.byType.notification.missing).toBe(0);
     expect(r.delivery.byType.bug_report.missing).toBe(4);
     expect(r.delivery.byType.bug_report.duplicated).toBe(1);
-    // a loss and a duplicate never cancel out
-    expect(t.delivered).toBe(t.expected - 4);
+    // the swapped pair, and the held-back one (its seq is older than everything after it)
+    expect(t.outOfOrder).toBe(2);
+    expect(t.late).toBe(1);
+    expect(t.unmatched).toBe(0);
+    // a loss and a duplicate never cancel out; a late one is not delivered
+    expect(t.delivered).toBe(t.expected - 4 - 1);
     expect(r.delivery.ratio).toBeLessThan(1);
     expect(r.drainComplete).toBe(false);
     const kinds = r.delivery.firstOffenders.map((o) => `${o.kind}:${o.count}`);
-    expect(kinds).toEqual(['missing:2', 'missing:2', 'misrouted:1', 'duplicated:1']);
+    expect(kinds).toEqual(['missing:2', 'missing:2', 'misrouted:1', 'duplicated:1', 'outOfOrder:1', 'outOfOrder:1', 'late:1']);
     expect(r.delivery.firstOffenders[0]!.event).toMatch(/^bug_report:created:\d+$/);
     expect(r.delivery.firstOffenders[0]!.connections).toHaveLength(2);
     // advertised 10 per second, enforced nothing

@@ -23,7 +23,10 @@ describe('runLoadTest against a guide-like server', () => {
       rate: 200,
       mix: { bug_report: 60, update: 20, delete: 20 },
       drainTimeoutMs: 3000,
+      localAddresses: ['127.0.0.1', '127.0.0.2', '127.0.0.3'],
     });
+    // connections came from three loopback source addresses
+    expect(r.connections.localAddresses).toBe(3);
     for (const name of ['seq', 'cursor', 'resume', 'restAuth', 'patch', 'delete', 'rateLimitAdvertised'] as const) {
       expect(r.capabilities[name].status, name).toBe('unsupported');
     }
