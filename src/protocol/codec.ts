@@ -6,7 +6,7 @@ import {
   ErrorText,
   type ClientMessage,
   type ServerMessage,
-  type ServerMessageType,
+  SERVER_MESSAGE_TYPES,
 } from './messages.ts';
 
 export type Encodable = ServerMessage | ClientMessage;
@@ -54,14 +54,7 @@ export function decodeClientMessage(data: string | Buffer): ClientDecodeResult {
   return { ok: true, message: obj as unknown as ClientMessage };
 }
 
-const KNOWN_SERVER_TYPES = new Set<string>([
-  'connection_established',
-  'bug_report',
-  'comment',
-  'notification',
-  'error',
-  'pong',
-] satisfies ServerMessageType[]);
+const KNOWN_SERVER_TYPES: ReadonlySet<string> = new Set(SERVER_MESSAGE_TYPES);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -57,6 +57,7 @@ export type Validated<T> = { ok: true; value: T } | { ok: false; detail: Validat
 
 export const TITLE_MAX = 200;
 export const COMMENT_BODY_MAX = 10_000;
+export const DESCRIPTION_MAX = 100_000;
 
 const NOT_AN_OBJECT: ValidationIssue = {
   loc: ['body'],
@@ -122,48 +123,26 @@ function checkUserId(issues: ValidationIssue[], field: string, value: unknown): 
   return undefined;
 }
 
-export function validateBugReportCreate(body: unknown): Validated<BugReportCreate> {
-  if (!isPlainObject(body)) return { ok: false, detail: [NOT_AN_OBJECT] };
-  const issues: ValidationIssue[] = [];
-  const out: BugReportCreate = { title: '' };
-  if (body.title === undefined) {
-    issues.push({ loc: ['body', 'title'], msg: 'Field required', type: 'missing', input: body });
-  } else {
-    const t = checkString(issues, 'title', body.title, 1, TITLE_MAX);
-    if (t !== undefined) out.title = t;
-  }
-  if (body.description !== undefined) {
-    const d = checkString(issues, 'description', body.description, 0, 100_000);
-    if (d !== undefined) out.description = d;
-  }
-  if (body.severity !== undefined) {
-    const s = checkEnum(issues, 'severity', body.severity, SEVERITIES);
-    if (s !== undefined) out.severity = s;
-  }
-  if (body.assignee_id !== undefined) {
-    const a = checkUserId(issues, 'assignee_id', body.assignee_id);
-    if (a !== undefined) out.assignee_id = a;
-  }
-  return issues.length > 0 ? { ok: false, detail: issues } : { ok: true, value: out };
-}
-
-export function validateBugReportPatch(body: unknown): Validated<BugReportPatch> {
-  if (!isPlainObject(body)) return { ok: false, detail: [NOT_AN_OBJECT] };
-  const issues: ValidationIssue[] = [];
-  const out: BugReportPatch = {};
+/** The optional fields that create and patch share, checked into `out`. */
+function checkBugReportFields(
+  issues: ValidationIssue[],
+  body: Record<string, unknown>,
+  out: BugReportPatch,
+  fields: { status: boolean },
+): void {
   if (body.title !== undefined) {
     const t = checkString(issues, 'title', body.title, 1, TITLE_MAX);
     if (t !== undefined) out.title = t;
   }
   if (body.description !== undefined) {
-    const d = checkString(issues, 'description', body.description, 0, 100_000);
+    const d = checkString(issues, 'description', body.description, 0, DESCRIPTION_MAX);
     if (d !== undefined) out.description = d;
   }
   if (body.severity !== undefined) {
     const s = checkEnum(issues, 'severity', body.severity, SEVERITIES);
     if (s !== undefined) out.severity = s;
   }
-  if (body.status !== undefined) {
+  if (fields.status && body.status !== undefined) {
     const s = checkEnum(issues, 'status', body.status, STATUSES);
     if (s !== undefined) out.status = s;
   }
@@ -171,6 +150,24 @@ export function validateBugReportPatch(body: unknown): Validated<BugReportPatch>
     const a = checkUserId(issues, 'assignee_id', body.assignee_id);
     if (a !== undefined) out.assignee_id = a;
   }
+}
+
+export function validateBugReportCreate(body: unknown): Validated<BugReportCreate> {
+  if (!isPlainObject(body)) return { ok: false, detail: [NOT_AN_OBJECT] };
+  const issues: ValidationIssue[] = [];
+  if (body.title === undefined) {
+    issues.push({ loc: ['body', 'title'], msg: 'Field required', type: 'missing', input: body });
+  }
+  const out: BugReportPatch = {};
+  checkBugReportFields(issues, body, out, { status: false });
+  return issues.length > 0 ? { ok: false, detail: issues } : { ok: true, value: out as BugReportCreate };
+}
+
+export function validateBugReportPatch(body: unknown): Validated<BugReportPatch> {
+  if (!isPlainObject(body)) return { ok: false, detail: [NOT_AN_OBJECT] };
+  const issues: ValidationIssue[] = [];
+  const out: BugReportPatch = {};
+  checkBugReportFields(issues, body, out, { status: true });
   return issues.length > 0 ? { ok: false, detail: issues } : { ok: true, value: out };
 }
 
