@@ -45,11 +45,12 @@ export function describeTargets(r: LoadReport): string {
   return `${r.targets.join(', ') || '(no target)'}${r.startedServer ? ' (reference server started by bugzapp)' : ''}`;
 }
 
-function table(rows: string[][], indent = '  '): string[] {
+/** Aligned columns: the first `leftColumns` padded on the right (text), the rest on the left (numbers). */
+function table(rows: string[][], indent = '  ', leftColumns = 1): string[] {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows.map((row) =>
-    (indent + row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).trimEnd(),
+    (indent + row.map((cell, i) => (i < leftColumns ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).trimEnd(),
   );
 }
 
@@ -99,7 +100,7 @@ export function formatTextSummary(r: LoadReport): string {
   if (unsupported.length) lines.push(`  unsupported  ${unsupported.join(', ')}`);
   if (r.gates.length) {
     lines.push('  gates');
-    lines.push(...table(r.gates.map((x) => [x.pass ? 'pass' : 'FAIL', x.expression, x.display]), '    '));
+    lines.push(...table(r.gates.map((x) => [x.pass ? 'pass' : 'FAIL', x.expression, x.display]), '    ', 2));
   }
   if (d.firstOffenders.length) {
     lines.push('  first offenders');

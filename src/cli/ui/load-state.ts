@@ -125,7 +125,13 @@ export function createProgressPrinter(write: (line: string) => void, initial: Lo
   const now = opts.now ?? Date.now;
   let state = initial;
   let last = -Infinity;
+  let lastLine = '';
   let dirty = false;
+  const print = (line: string): void => {
+    // the same figures twice in a row say nothing new
+    if (line !== lastLine) write(`${line}\n`);
+    lastLine = line;
+  };
   return {
     get state(): LoadViewState {
       return state;
@@ -135,7 +141,8 @@ export function createProgressPrinter(write: (line: string) => void, initial: Lo
       state = reduceLoadProgress(state, e);
       switch (e.kind) {
         case 'phase':
-          if (dirty) write(`${formatProgressLine({ ...state, phase: before.phase })}\n`);
+          if (dirty) print(formatProgressLine({ ...state, phase: before.phase }));
+          lastLine = '';
           dirty = false;
           write(`load: phase ${e.phase}\n`);
           return;
@@ -151,7 +158,7 @@ export function createProgressPrinter(write: (line: string) => void, initial: Lo
           if (e.kind === 'delivery' && now() - last >= everyMs) {
             last = now();
             dirty = false;
-            write(`${formatProgressLine(state)}\n`);
+            print(formatProgressLine(state));
           }
       }
     },
