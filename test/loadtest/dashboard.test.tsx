@@ -188,4 +188,21 @@ describe('plain progress lines (not a terminal, or --json)', () => {
     ]);
     expect(p.state.phase).toBe('fire');
   });
+
+  it('does not repeat a line whose figures did not change (regression: a duplicate at every phase change)', () => {
+    const lines: string[] = [];
+    let clock = 0;
+    const p = createProgressPrinter((l) => lines.push(l), START, { everyMs: 1000, now: () => clock });
+    const delivery: LoadProgressEvent = { kind: 'delivery', delivered: 3, expected: 3, duplicated: 0, misrouted: 0, latency: { p50: 1, p90: 1, p99: 1, max: 1, count: 3 } };
+    p.onProgress({ kind: 'phase', phase: 'drain', at: 0 });
+    p.onProgress(delivery);
+    clock = 2000;
+    p.onProgress(delivery);
+    p.onProgress({ kind: 'phase', phase: 'rate-limit', at: 0 });
+    expect(lines).toEqual([
+      'load: phase drain\n',
+      'load: [drain] connections 0/20, fired 0/40, delivered 3/3, p99 1ms\n',
+      'load: phase rate-limit\n',
+    ]);
+  });
 });
