@@ -68,12 +68,18 @@ export class Shard {
   private readonly closing: Uint8Array;
   private readonly events: LedgerEvent[] = [];
   private readonly keyToIdx = new Map<string, number>();
+  /** Opening mark and run tag: where a nonce of this run starts. */
+  private readonly nonceStart: string;
+  private lastNonce: string | undefined;
+  private lastType = -1;
+  private lastAction = '';
+  private lastIdx = 0;
+  private lastKey = '';
   /** Receipts whose key is not known yet, listed under their key and their (type, action, id) alias. */
   private readonly pending = new Map<string, PendingReceipt[]>();
   private pendingCount = 0;
   private readonly hBroadcast: Histogram = createHistogram();
   private readonly hNotification: Histogram = createHistogram();
-  private readonly hAll: Histogram = createHistogram();
   private readonly hConnect: Histogram = createHistogram();
   private readonly outOfOrder = [0, 0, 0];
   private readonly unmatched = [0, 0, 0];
@@ -102,6 +108,7 @@ export class Shard {
   constructor(init: ShardInit, send: (msg: FromShard) => void) {
     this.init = init;
     this.send = send;
+    this.nonceStart = init.nonceMark + init.runTag;
     this.n = init.conns.length;
     this.clients = new Array<BugzappClient | undefined>(this.n);
     this.startedAt = new Float64Array(this.n);
@@ -243,20 +250,41 @@ export class Shard {
   private onEvent(c: number, msg: LoggedEvent, at: number): void {
     this.frames++;
     let t: number;
-    let key: string;
-    let alias: string | undefined;
+    let nonce: string | undefined;
     const payload = msg.payload as unknown as Record<string, unknown>;
     if (msg.type === 'bug_report' || msg.type === 'comment') {
       t = msg.type === 'bug_report' ? T_BUG_REPORT : T_COMMENT;
-      const nonce = this.nonceOf(msg.type === 'bug_report' ? payload.title : payload.body);
-      alias = `${msg.type}:${msg.action}:#${String(payload.id)}`;
-      key = nonce !== undefined ? `${msg.type}:${msg.action}:${nonce}` : alias;
+      nonce = this.nonceOf(msg.type === 'bug_report' ? payload.title : payload.body);
     } else if (msg.type === 'notification') {
       t = T_NOTIFICATION;
-      const nonce = this.nonceOf(payload.message);
-      key = nonce !== undefined ? `notification:${nonce}` : `notification:#${String(payload.bug_report_id)}`;
+      nonce = this.nonceOf(payload.message);
     } else {
       return;
+    }
+    const action = t === T_NOTIFICATION ? '' : (msg as { action: string }).action;
+    // a broadcast reaches every connection in one burst: the same nonce many times in a row
+    let idx: number | undefined;
+    let key: string;
+    if (nonce !== undefined && nonce === this.lastNonce && t === this.lastType && action === this.lastAction) {
+      idx = this.lastIdx;
+      key = this.lastKey;
+    } else {
+      key =
+        nonce !== undefined
+          ? t === T_NOTIFICATION
+            ? `notification:${nonce}`
+            : `${msg.type}:${action}:${nonce}`
+          : t === T_NOTIFICATION
+            ? `notification:#${String(payload.bug_report_id)}`
+            : `${msg.type}:${action}:#${String(payload.id)}`;
+      idx = this.keyToIdx.get(key);
+      if (idx !== undefined && nonce !== undefined) {
+        this.lastNonce = nonce;
+        this.lastType = t;
+        this.lastAction = action;
+        this.lastIdx = idx;
+        this.lastKey = key;
+      }
     }
     const seq = msg.seq;
     if (seq !== undefined) {
@@ -264,7 +292,6 @@ export class Shard {
       const last = this.lastSeq[c];
       if (last !== undefined && compareSeq(seq, last) < 0) {
         this.outOfOrder[t]!++;
-        const idx = this.keyToIdx.get(key);
         if (idx !== undefined && this.oooSamples.length < MAX_OFFENDING_EVENTS) {
           this.oooSamples.push({ idx, kind: 'outOfOrder', count: 1, conns: [this.init.conns[c]!.label] });
         }
@@ -272,17 +299,24 @@ export class Shard {
         this.lastSeq[c] = seq;
       }
     }
-    let idx = this.keyToIdx.get(key);
-    if (idx === undefined && alias !== undefined) idx = this.keyToIdx.get(alias);
+    if (idx === undefined && t !== T_NOTIFICATION && nonce !== undefined) {
+      const alias = `${msg.type}:${action}:#${String(payload.id)}`;
+      idx = this.keyToIdx.get(alias);
+      if (idx === undefined) {
+        if (this.pendingCount < MAX_PENDING) {
+          const r: PendingReceipt = { c, at, key, done: false };
+          this.queue(key, r);
+          this.queue(alias, r);
+          this.pendingCount++;
+        } else this.unmatched[t]!++;
+        return;
+      }
+    }
     if (idx === undefined) {
       if (this.pendingCount < MAX_PENDING) {
-        const r: PendingReceipt = { c, at, key, done: false };
-        this.queue(key, r);
-        if (alias !== undefined && alias !== key) this.queue(alias, r);
+        this.queue(key, { c, at, key, done: false });
         this.pendingCount++;
-      } else {
-        this.unmatched[t]!++;
-      }
+      } else this.unmatched[t]!++;
       return;
     }
     this.record(idx, c, at);
@@ -300,7 +334,7 @@ export class Shard {
   private nonceOf(text: unknown): string | undefined {
     if (typeof text !== 'string') return undefined;
     const mark = this.init.nonceMark;
-    const start = text.indexOf(mark + this.init.runTag);
+    const start = text.indexOf(this.nonceStart);
     if (start < 0) return undefined;
     const end = text.indexOf(mark, start + mark.length);
     if (end < 0) return undefined;
@@ -334,7 +368,6 @@ export class Shard {
     this.delivered++;
     const latency = at - ev.sentAt;
     recordMs(ev.type === T_NOTIFICATION ? this.hNotification : this.hBroadcast, latency);
-    recordMs(this.hAll, latency);
     if (ev.firstMin === 0 || at < ev.firstMin) ev.firstMin = at;
     if (at > ev.firstMax) ev.firstMax = at;
   }
@@ -417,7 +450,7 @@ export class Shard {
       duplicated: this.duplicated,
       misrouted: this.misrouted,
       frames: this.frames,
-      latency: encodeHistogram(this.hAll),
+      latency: this.liveLatency(),
       lagMs: {
         p50: this.lag.count > 0 ? round2(this.lag.percentile(50) / 1e6) : 0,
         p99: this.lag.count > 0 ? round2(this.lag.percentile(99) / 1e6) : 0,
@@ -425,6 +458,16 @@ export class Shard {
       },
       elu: elu.utilization,
     };
+  }
+
+  /** Broadcasts and notifications together, for the live view (once per progress tick). */
+  private liveLatency(): string {
+    const h = createHistogram();
+    h.add(this.hBroadcast);
+    h.add(this.hNotification);
+    const encoded = encodeHistogram(h);
+    h.destroy();
+    return encoded;
   }
 
   private async finish(): Promise<void> {

@@ -94,4 +94,13 @@ describe('compareSeq on Redis stream seqs', () => {
     expect(compareSeq('e7:1700000000001-0', 'e7:1700000000000-5')).toBeGreaterThan(0);
     expect(compareSeq('e7:1-0', 'e8:2-0')).toBe(0);
   });
+
+  it('decides same-shape seqs on the fast path exactly as the field-wise guess', () => {
+    expect(compareSeq('e1-15', 'e1-16')).toBeLessThan(0);
+    expect(compareSeq('e1-16', 'e1-15')).toBeGreaterThan(0);
+    expect(compareSeq('e1-16', 'e2-15')).toBe(0);
+    expect(compareSeq('10', '11')).toBeLessThan(0);
+    expect(compareSeq('x5', 'y5')).toBe(0);
+    expect(compareSeq('e7:1700000000000-9', 'e7:1700000000000-10')).toBeLessThan(0);
+  });
 });
