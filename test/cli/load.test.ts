@@ -111,6 +111,14 @@ describe('bugzapp load flags', () => {
     });
   }
 
+  it('--help exits 0 with examples, the gate grammar and the exit codes', async () => {
+    const c = capture();
+    expect(await runCli(['load', '--help'], c.io)).toBe(0);
+    expect(c.out()).toContain('--gate <expr>');
+    expect(c.out()).toContain('$ bugzapp load --scenario fixtures/scenarios/smoke.json --json');
+    expect(c.out()).toContain('3 invalid run');
+  });
+
   it('exits 2 naming the field of a bad scenario file', async () => {
     const dir = await tempDir();
     const file = join(dir, 'bad.json');
@@ -239,7 +247,6 @@ describe('bugzapp load runs (in-process, against our server)', () => {
     const c = capture({}, tty as unknown as CliIO['stdout']);
     const code = await runCli(['load', ...TINY, '--url', server.url, '--secret', TEST_SECRET, '--gate', 'misrouted==0'], c.io);
     expect(code, c.err()).toBe(0);
-    // eslint-disable-next-line no-control-regex
     const text = screen.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
     expect(text).toContain('bugzapp load');
     expect(text).toContain('verdict PASS');

@@ -17,7 +17,6 @@ function frame(state: LoadViewState): string {
 }
 
 function plain(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/\u001b\[[0-9;]*m/g, '');
 }
 
