@@ -188,8 +188,10 @@ export class Shard {
         token: spec.token,
         localAddress: spec.localAddress,
         handshakeTimeout: this.init.connectTimeoutMs,
-        maxRetries: 3,
+        // a dropped connection comes back quickly (resume covers the gap); a dead server gives up in seconds
+        maxRetries: 5,
         backoffBaseMs: 200,
+        backoffCapMs: 2000,
         clock: now,
         wsOptions: { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 64 * 1024 * 1024 },
       });
