@@ -46,6 +46,16 @@ export interface EventEngine {
   close(): Promise<void>;
 }
 
+/**
+ * A change a REST request made to the store, as `Store.revert` undoes it. Each carries the objects the
+ * store method returned, unchanged.
+ */
+export type StoreChange =
+  | { kind: 'bug_report_created'; bug: BugReport }
+  | { kind: 'bug_report_updated'; before: BugReport; after: BugReport }
+  | { kind: 'bug_report_deleted'; bug: BugReport }
+  | { kind: 'comment_created'; comment: Comment };
+
 export interface Store {
   createBugReport(input: BugReportCreate, reporterId: string): Promise<BugReport>;
   listBugReports(): Promise<BugReport[]>;
@@ -56,6 +66,13 @@ export interface Store {
   deleteBugReport(id: number): Promise<BugReport | undefined>;
   /** Undefined when the bug report does not exist. */
   createComment(bugReportId: number, body: string, authorId: string): Promise<Comment | undefined>;
+  /**
+   * Undo `change` because its event could not be published, so that a request answered 503 has
+   * changed nothing. Only a record still exactly as the change left it is touched (a later request's
+   * change is never clobbered). Resolves true when the change was undone. Optional: without it the
+   * change stays in place, unpublished, and the server logs and counts it.
+   */
+  revert?(change: StoreChange): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,8 @@
 // The REST side (protocol.md section 7) on fastify: bearer auth, FastAPI-shaped 401/404/422 bodies,
-// and an event published (and durable) before each 201/200/204 that pushes one.
+// and an event published (and durable) before each 201/200/204 that pushes one. A change whose event
+// cannot be published is reverted in the store before the 503, so a 503 has changed nothing.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { AuthError, BugzappError } from '../errors.ts';
 import {
   ErrorText,
@@ -11,10 +13,9 @@ import {
   validateBugReportPatch,
   validateCommentCreate,
   verifyToken,
-  type BugReport,
   type ValidationIssue,
 } from '../protocol/index.ts';
-import type { Backends, UnsequencedEvent } from './backends.ts';
+import type { Backends, StoreChange, UnsequencedEvent } from './backends.ts';
 import type { ServerMetrics } from './metrics.ts';
 
 export interface HttpContext {
@@ -24,6 +25,7 @@ export interface HttpContext {
   issuer: string | undefined;
   audience: string | undefined;
   clock: () => number;
+  logger: Logger;
 }
 
 /** What a body that is not JSON parses to, so the route can answer 422 like FastAPI does. */
@@ -106,15 +108,42 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
     }
   }
 
-  /** Append to the log; a log that is down becomes 503 through the error handler. */
-  async function publish(event: UnsequencedEvent, target: string | null): Promise<void> {
+  /**
+   * Publish the event of `change`. When the log cannot take it, the change is reverted in the store
+   * first, and the error (503 through the error handler) says whether that worked.
+   */
+  async function commit(change: StoreChange, event: UnsequencedEvent, target: string | null): Promise<void> {
     try {
       await engine.publish(event, target);
     } catch (err) {
-      if (err instanceof BugzappError && err.code === 'ERR_BACKEND_UNAVAILABLE') throw err;
-      throw new BugzappError('ERR_BACKEND_UNAVAILABLE', `event log unavailable (${(err as Error).message})`, {
-        cause: err,
-      });
+      let reverted = false;
+      try {
+        reverted = (await store.revert?.(change)) ?? false;
+      } catch (revertErr) {
+        ctx.logger.error({ err: revertErr, change: change.kind }, 'could not revert an unpublished change');
+      }
+      ctx.metrics.unpublishedChanges.inc({ outcome: reverted ? 'reverted' : 'kept' });
+      const unavailable = err instanceof BugzappError && err.code === 'ERR_BACKEND_UNAVAILABLE';
+      const cause = unavailable ? err.message : `event log unavailable (${(err as Error).message})`;
+      if (!reverted) ctx.logger.error({ err, change: change.kind }, 'a stored change could not be published nor reverted');
+      throw new BugzappError(
+        'ERR_BACKEND_UNAVAILABLE',
+        `${cause}; ${reverted ? 'nothing was changed' : 'the change was stored but not published'}`,
+        { cause: err },
+      );
+    }
+  }
+
+  /**
+   * A notification that follows a committed change. Its change is stored and broadcast already, so
+   * a log failure here is logged and counted, not answered with a 503 (a retry would repeat the change).
+   */
+  async function notify(message: string, bugReportId: number, target: string): Promise<void> {
+    try {
+      await engine.publish({ type: 'notification', payload: { message, bug_report_id: bugReportId } }, target);
+    } catch (err) {
+      ctx.metrics.unpublishedChanges.inc({ outcome: 'notification_lost' });
+      ctx.logger.error({ err, bugReportId, target }, 'notification not published');
     }
   }
 
@@ -149,8 +178,8 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
     const v = validateBugReportCreate(b.value);
     if (!v.ok) return unprocessable(reply, v.detail);
     const bug = await store.createBugReport(v.value, user);
-    await publish({ type: 'bug_report', action: 'created', payload: bug }, null);
-    if (bug.assignee_id !== null) await notifyAssignment(bug);
+    await commit({ kind: 'bug_report_created', bug }, { type: 'bug_report', action: 'created', payload: bug }, null);
+    if (bug.assignee_id !== null) await notify(assignmentNotificationText(bug.title), bug.id, bug.assignee_id);
     return reply.code(201).send(bug);
   });
 
@@ -177,9 +206,9 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
     if (!v.ok) return unprocessable(reply, v.detail);
     const res = await store.updateBugReport(id, v.value);
     if (!res) return notFound(reply);
-    await publish({ type: 'bug_report', action: 'updated', payload: res.after }, null);
+    await commit({ kind: 'bug_report_updated', ...res }, { type: 'bug_report', action: 'updated', payload: res.after }, null);
     if (res.after.assignee_id !== null && res.after.assignee_id !== res.before.assignee_id) {
-      await notifyAssignment(res.after);
+      await notify(assignmentNotificationText(res.after.title), res.after.id, res.after.assignee_id);
     }
     return reply.send(res.after);
   });
@@ -190,7 +219,7 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
     if (id === undefined) return reply;
     const bug = await store.deleteBugReport(id);
     if (!bug) return notFound(reply);
-    await publish({ type: 'bug_report', action: 'deleted', payload: bug }, null);
+    await commit({ kind: 'bug_report_deleted', bug }, { type: 'bug_report', action: 'deleted', payload: bug }, null);
     return reply.code(204).send();
   });
 
@@ -207,22 +236,12 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
     if (!bug) return notFound(reply);
     const comment = await store.createComment(id, v.value.body, user);
     if (!comment) return notFound(reply);
-    await publish({ type: 'comment', action: 'created', payload: comment }, null);
+    await commit({ kind: 'comment_created', comment }, { type: 'comment', action: 'created', payload: comment }, null);
     if (bug.assignee_id !== null && bug.assignee_id !== user) {
-      await publish(
-        { type: 'notification', payload: { message: commentNotificationText(bug.title), bug_report_id: bug.id } },
-        bug.assignee_id,
-      );
+      await notify(commentNotificationText(bug.title), bug.id, bug.assignee_id);
     }
     return reply.code(201).send(comment);
   });
-
-  async function notifyAssignment(bug: BugReport): Promise<void> {
-    await publish(
-      { type: 'notification', payload: { message: assignmentNotificationText(bug.title), bug_report_id: bug.id } },
-      bug.assignee_id,
-    );
-  }
 
   return app;
 }

@@ -21,7 +21,7 @@ import { createRedisBackends } from './redis/index.ts';
 
 export type { ServeOptions, ResolvedServeOptions } from './options.ts';
 export { resolveServeOptions, SERVE_DEFAULTS } from './options.ts';
-export type { Backends, EventEngine, Store, RateLimiter, PublishedEvent, ReadSinceResult, UnsequencedEvent } from './backends.ts';
+export type { Backends, EventEngine, Store, StoreChange, RateLimiter, PublishedEvent, ReadSinceResult, UnsequencedEvent } from './backends.ts';
 export { MemoryEventEngine } from './memory-engine.ts';
 export { MemoryStore } from './memory-store.ts';
 export { SlidingWindowRateLimiter } from './rate-limiter.ts';
@@ -131,6 +131,7 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
     issuer: options.issuer,
     audience: options.audience,
     clock: options.clock,
+    logger,
   });
   const wss = new WebSocketServer({
     noServer: true,

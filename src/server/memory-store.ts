@@ -1,10 +1,22 @@
 // The embedded REST store: bug reports and comments in Maps, ids counting from 1.
 import type { BugReport, BugReportCreate, BugReportPatch, Comment } from '../protocol/index.ts';
-import type { Store } from './backends.ts';
+import type { Store, StoreChange } from './backends.ts';
+
+/** Same fields, same values (records hold only strings, numbers and null). */
+function sameRecord(a: object, b: object): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => (a as Record<string, unknown>)[k] === (b as Record<string, unknown>)[k]);
+}
 
 export class MemoryStore implements Store {
   private readonly bugs = new Map<number, BugReport>();
   private readonly comments = new Map<number, Comment>();
+  /**
+   * The comments a delete removed, keyed by the object deleteBugReport returned: a reverted delete
+   * puts them back, and they are garbage once the request that deleted is done with that object.
+   */
+  private readonly removedComments = new WeakMap<BugReport, Comment[]>();
   private nextBugId = 1;
   private nextCommentId = 1;
 
@@ -57,8 +69,15 @@ export class MemoryStore implements Store {
     const bug = this.bugs.get(id);
     if (!bug) return Promise.resolve(undefined);
     this.bugs.delete(id);
-    for (const [cid, c] of this.comments) if (c.bug_report_id === id) this.comments.delete(cid);
-    return Promise.resolve({ ...bug });
+    const removed: Comment[] = [];
+    for (const [cid, c] of this.comments) {
+      if (c.bug_report_id !== id) continue;
+      removed.push(c);
+      this.comments.delete(cid);
+    }
+    const last = { ...bug };
+    if (removed.length > 0) this.removedComments.set(last, removed);
+    return Promise.resolve(last);
   }
 
   createComment(bugReportId: number, body: string, authorId: string): Promise<Comment | undefined> {
@@ -72,6 +91,43 @@ export class MemoryStore implements Store {
     };
     this.comments.set(comment.id, comment);
     return Promise.resolve({ ...comment });
+  }
+
+  revert(change: StoreChange): Promise<boolean> {
+    return Promise.resolve(this.revertNow(change));
+  }
+
+  private revertNow(change: StoreChange): boolean {
+    switch (change.kind) {
+      case 'bug_report_created': {
+        const current = this.bugs.get(change.bug.id);
+        if (!current || !sameRecord(current, change.bug)) return false;
+        // a comment on it is a later request's change: keep both
+        for (const c of this.comments.values()) if (c.bug_report_id === change.bug.id) return false;
+        this.bugs.delete(change.bug.id);
+        return true;
+      }
+      case 'bug_report_updated': {
+        const current = this.bugs.get(change.after.id);
+        if (!current || !sameRecord(current, change.after)) return false;
+        this.bugs.set(change.before.id, { ...change.before });
+        return true;
+      }
+      case 'bug_report_deleted': {
+        // ids are never reused, so a free id means nothing took the report's place
+        if (this.bugs.has(change.bug.id)) return false;
+        this.bugs.set(change.bug.id, { ...change.bug });
+        for (const c of this.removedComments.get(change.bug) ?? []) this.comments.set(c.id, c);
+        this.removedComments.delete(change.bug);
+        return true;
+      }
+      case 'comment_created': {
+        const current = this.comments.get(change.comment.id);
+        if (!current || !sameRecord(current, change.comment)) return false;
+        this.comments.delete(change.comment.id);
+        return true;
+      }
+    }
   }
 
   close(): Promise<void> {

@@ -16,6 +16,8 @@ export interface ServerMetrics {
   heartbeatTerminations: Counter;
   tokenExpiryCloses: Counter;
   resumes: Counter<'outcome'>;
+  /** REST changes whose event the log refused: reverted, kept (stored, unpublished), or a lost notification. */
+  unpublishedChanges: Counter<'outcome'>;
 }
 
 export function createMetrics(): ServerMetrics {
@@ -70,6 +72,12 @@ export function createMetrics(): ServerMetrics {
     resumes: new Counter({
       name: 'websocket_resumes_total',
       help: 'Connections that asked to resume with since, by outcome',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    unpublishedChanges: new Counter({
+      name: 'rest_unpublished_changes_total',
+      help: 'REST changes whose event could not be published, by outcome (reverted, kept, notification_lost)',
       labelNames: ['outcome'],
       registers,
     }),

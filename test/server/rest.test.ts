@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { BugReport, BugReportEvent, Comment, CommentEvent, NotificationEvent } from '../../src/protocol/index.ts';
 import { BugzappError } from '../../src/errors.ts';
 import { MemoryEventEngine, MemoryStore, SlidingWindowRateLimiter, type UnsequencedEvent } from '../../src/server/index.ts';
-import { connectClient, rest, startTestServer } from '../helpers/server.ts';
+import { connectClient, metricValue, rest, startTestServer } from '../helpers/server.ts';
 
 /** The real in-memory engine with a switch that makes the log unreachable, as a Redis outage does. */
 class SwitchableEngine extends MemoryEventEngine {
@@ -170,5 +170,105 @@ describe('backing services down', () => {
     expect((await rest(server, 'POST', '/bug-reports/', 'u', { title: 'back' })).status).toBe(201);
     await watcher.recorder.waitFor((m) => m.type === 'bug_report');
     expect(watcher.recorder.ofType('bug_report').map((e) => e.payload.title)).toEqual(['back']);
+  });
+});
+
+describe('a change whose event cannot be published', () => {
+  /** The real in-memory engine refusing the event types in `refuse`, as an outage between two calls does. */
+  class RefusingEngine extends MemoryEventEngine {
+    refuse = new Set<string>();
+    override publish(event: UnsequencedEvent, target: string | null) {
+      if (this.refuse.has(event.type)) return Promise.reject(new BugzappError('ERR_BACKEND_UNAVAILABLE', 'event log unreachable'));
+      return super.publish(event, target);
+    }
+  }
+
+  async function setup() {
+    const engine = new RefusingEngine();
+    const server = await startTestServer({
+      backends: { engine, store: new MemoryStore(), rateLimiter: new SlidingWindowRateLimiter(10, 1000), kind: 'memory' },
+    });
+    return { engine, server };
+  }
+
+  it('is reverted: a 503 leaves the store as it was (create, update, delete, comment)', async () => {
+    const { engine, server } = await setup();
+    const kept = (await rest(server, 'POST', '/bug-reports/', 'u', { title: 'kept', assignee_id: '9' })).body as BugReport;
+    const comment = (await rest(server, 'POST', `/bug-reports/${kept.id}/comments/`, 'u', { body: 'first' })).status;
+    expect(comment).toBe(201);
+    engine.refuse.add('bug_report').add('comment');
+
+    const created = await rest(server, 'POST', '/bug-reports/', 'u', { title: 'half done?' });
+    expect(created.status).toBe(503);
+    expect((created.body as { detail: string }).detail).toMatch(/nothing was changed/);
+    const patched = await rest(server, 'PATCH', `/bug-reports/${kept.id}`, 'u', { status: 'closed', title: 'renamed' });
+    expect(patched.status).toBe(503);
+    const commented = await rest(server, 'POST', `/bug-reports/${kept.id}/comments/`, 'u', { body: 'second' });
+    expect(commented.status).toBe(503);
+    const deleted = await rest(server, 'DELETE', `/bug-reports/${kept.id}`, 'u');
+    expect(deleted.status).toBe(503);
+
+    expect((await rest(server, 'GET', '/bug-reports/', 'u')).body).toEqual([kept]);
+    expect(await metricValue(server, 'rest_unpublished_changes_total', { outcome: 'reverted' })).toBe(4);
+
+    // once the log is back, the report is live again, as it was
+    engine.refuse.clear();
+    expect((await rest(server, 'POST', `/bug-reports/${kept.id}/comments/`, 'u', { body: 'third' })).status).toBe(201);
+    const watcher = await connectClient(server, '9');
+    expect((await rest(server, 'DELETE', `/bug-reports/${kept.id}`, 'u')).status).toBe(204);
+    const event = await watcher.recorder.waitFor<BugReportEvent>((m) => m.type === 'bug_report' && m.action === 'deleted');
+    expect(event.payload).toEqual(kept);
+  });
+
+  it('is not reverted when only its follow-up notification fails: 201, the broadcast went out, the loss is counted', async () => {
+    const { engine, server } = await setup();
+    const watcher = await connectClient(server, '42');
+    engine.refuse.add('notification');
+    const r = await rest(server, 'POST', '/bug-reports/', 'u', { title: 'assigned', assignee_id: '42' });
+    expect(r.status).toBe(201);
+    await watcher.recorder.waitFor((m) => m.type === 'bug_report');
+    expect((await rest(server, 'GET', `/bug-reports/${(r.body as BugReport).id}`, 'u')).status).toBe(200);
+    expect(await metricValue(server, 'rest_unpublished_changes_total', { outcome: 'notification_lost' })).toBe(1);
+  });
+
+  it('is kept, and the 503 says so, when the store cannot revert it', async () => {
+    const engine = new RefusingEngine();
+    const store = new MemoryStore();
+    // a store without revert (what a store written before the seam had)
+    const plain = {
+      createBugReport: store.createBugReport.bind(store),
+      listBugReports: store.listBugReports.bind(store),
+      getBugReport: store.getBugReport.bind(store),
+      updateBugReport: store.updateBugReport.bind(store),
+      deleteBugReport: store.deleteBugReport.bind(store),
+      createComment: store.createComment.bind(store),
+      close: store.close.bind(store),
+    };
+    const server = await startTestServer({
+      backends: { engine, store: plain, rateLimiter: new SlidingWindowRateLimiter(10, 1000), kind: 'memory' },
+    });
+    engine.refuse.add('bug_report');
+    const r = await rest(server, 'POST', '/bug-reports/', 'u', { title: 'stuck' });
+    expect(r.status).toBe(503);
+    expect((r.body as { detail: string }).detail).toMatch(/stored but not published/);
+    expect(await metricValue(server, 'rest_unpublished_changes_total', { outcome: 'kept' })).toBe(1);
+  });
+});
+
+describe('MemoryStore.revert', () => {
+  it('never clobbers a later change to the same record', async () => {
+    const store = new MemoryStore();
+    const bug = await store.createBugReport({ title: 'a' }, 'u');
+    const first = (await store.updateBugReport(bug.id, { title: 'b' }))!;
+    const second = (await store.updateBugReport(bug.id, { title: 'c' }))!;
+    expect(await store.revert({ kind: 'bug_report_updated', ...first })).toBe(false);
+    expect(await store.revert({ kind: 'bug_report_created', bug })).toBe(false);
+    expect((await store.getBugReport(bug.id))!.title).toBe('c');
+    expect(await store.revert({ kind: 'bug_report_updated', ...second })).toBe(true);
+    expect((await store.getBugReport(bug.id))!.title).toBe('b');
+    const comment = (await store.createComment(bug.id, 'hi', 'u'))!;
+    expect(await store.revert({ kind: 'bug_report_created', bug: (await store.getBugReport(bug.id))! })).toBe(false);
+    expect(await store.revert({ kind: 'comment_created', comment })).toBe(true);
+    expect(await store.revert({ kind: 'comment_created', comment })).toBe(false);
   });
 });
