@@ -10,26 +10,35 @@ export interface HealthSample {
   elu: number;
 }
 
+/** Sampling period of the lag monitor, ms. Its figures include this period, so it is taken off. */
+export const LAG_RESOLUTION_MS = 10;
+
+export type LagMonitor = ReturnType<typeof monitorEventLoopDelay>;
+
+export function createLagMonitor(): LagMonitor {
+  const h = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+  h.enable();
+  return h;
+}
+
+/** Lag beyond the sampling period, in ms: 0 for an idle loop. */
+export function lagSummary(h: LagMonitor): { p50: number; p99: number; max: number } {
+  if (h.count === 0) return { p50: 0, p99: 0, max: 0 };
+  const ms = (ns: number): number => round(Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS));
+  return { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) };
+}
+
 export class HealthMonitor {
-  private readonly lag = monitorEventLoopDelay({ resolution: 10 });
+  private readonly lag = createLagMonitor();
   private readonly cpuStart = process.cpuUsage();
   private readonly wallStart = performance.now();
   private readonly eluStart = performance.eventLoopUtilization();
 
-  constructor() {
-    this.lag.enable();
-  }
-
   sample(): HealthSample {
     const cpu = process.cpuUsage(this.cpuStart);
     const wall = performance.now() - this.wallStart;
-    const has = this.lag.count > 0;
     return {
-      lagMs: {
-        p50: has ? round(this.lag.percentile(50) / 1e6) : 0,
-        p99: has ? round(this.lag.percentile(99) / 1e6) : 0,
-        max: has ? round(this.lag.max / 1e6) : 0,
-      },
+      lagMs: lagSummary(this.lag),
       cpuPercent: wall > 0 ? round(((cpu.user + cpu.system) / 1000 / wall) * 100) : 0,
       elu: performance.eventLoopUtilization(this.eluStart).utilization,
     };

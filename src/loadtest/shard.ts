@@ -3,7 +3,8 @@
 // Runs in the main thread or in a worker (shard-worker.ts). The simulated clients are BugzappClient.
 import { BugzappClient } from '../client/client.ts';
 import type { LoggedEvent } from '../protocol/index.ts';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
+import { createLagMonitor, lagSummary, type LagMonitor } from './health.ts';
 import { createHistogram, encodeHistogram, recordMs, type Histogram } from './histogram.ts';
 import { compareSeq } from './seq-order.ts';
 import {
@@ -18,10 +19,6 @@ import {
   type ShardProgress,
   type ToShard,
 } from './shard-protocol.ts';
-
-function round2(x: number): number {
-  return Math.round(x * 100) / 100;
-}
 
 /** Absolute time in ms that compares across threads. */
 export function now(): number {
@@ -85,7 +82,7 @@ export class Shard {
   private readonly unmatched = [0, 0, 0];
   private readonly oooSamples: ShardOffender[] = [];
   private readonly errorSamples: string[] = [];
-  private readonly lag: ReturnType<typeof monitorEventLoopDelay>;
+  private readonly lag: LagMonitor;
   private readonly eluStart = performance.eventLoopUtilization();
   private opened = 0;
   private connectErrors = 0;
@@ -116,8 +113,7 @@ export class Shard {
     this.closedAt = new Float64Array(this.n);
     this.lastSeq = new Array<string | undefined>(this.n);
     this.closing = new Uint8Array(this.n);
-    this.lag = monitorEventLoopDelay({ resolution: 10 });
-    this.lag.enable();
+    this.lag = createLagMonitor();
     this.progressTimer = setInterval(() => this.send({ t: 'progress', p: this.progress() }), init.progressIntervalMs);
     this.progressTimer.unref?.();
   }
@@ -453,11 +449,7 @@ export class Shard {
       misrouted: this.misrouted,
       frames: this.frames,
       latency: this.liveLatency(),
-      lagMs: {
-        p50: this.lag.count > 0 ? round2(this.lag.percentile(50) / 1e6) : 0,
-        p99: this.lag.count > 0 ? round2(this.lag.percentile(99) / 1e6) : 0,
-        max: this.lag.count > 0 ? round2(this.lag.max / 1e6) : 0,
-      },
+      lagMs: lagSummary(this.lag),
       elu: elu.utilization,
     };
   }

@@ -139,7 +139,10 @@ export interface ThroughputResult {
   eventsAccepted: number;
   /** REST operations that failed (non-2xx or network). */
   restErrors: number;
-  /** Operations skipped because the server lacks them (e.g. PATCH on the guide server). */
+  /**
+   * Operations the server can't do (update/delete without PATCH/DELETE, e.g. the guide's server), each
+   * replaced by a bug report create so the fired count holds.
+   */
   skipped: number;
   /** Achieved fire rate, per second. */
   fireRate: number;
@@ -190,6 +193,7 @@ export interface CapabilityFinding {
 export interface GeneratorThreadHealth {
   /** 'main' or 'worker-N'. */
   thread: string;
+  /** Event-loop utilisation of this thread over the run, percent of one core. */
   cpuPercent: number;
   eventLoopLagMs: { p50: number; p99: number; max: number };
 }
@@ -197,7 +201,7 @@ export interface GeneratorThreadHealth {
 export interface GeneratorResult {
   /** Process CPU over the run, percent of one core (can exceed 100 with workers). */
   cpuPercent: number;
-  /** Worst over main thread and workers. */
+  /** Worst over main thread and workers, ms beyond the monitor's 10 ms sampling period (0 = idle loop). */
   eventLoopLagMs: { p50: number; p99: number; max: number };
   threads: GeneratorThreadHealth[];
   /** Lag p99 passed saturationLagMs: the figures are the generator's, not the server's; the run is invalid. */
