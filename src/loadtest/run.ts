@@ -124,6 +124,8 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     const shardCount = Math.max(1, o.workers);
     const specs: ShardConnSpec[][] = Array.from({ length: shardCount }, () => []);
     const wsUrls = targets.map((t) => resolveWsUrl(t));
+    // source addresses are IPv4: rotate them only toward an IPv4 literal (not ::1, not a name)
+    const ipv4Target = wsUrls.map((u) => /^\d+\.\d+\.\d+\.\d+$/.test(new URL(u).hostname));
     let ci = 0;
     for (const userId of userIds) {
       const token = mintTokenSync({ userId, secret: o.secret, ttlSeconds: 24 * 3600 });
@@ -133,7 +135,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
           userId,
           wsUrl: wsUrls[ci % wsUrls.length]!,
           token,
-          localAddress: o.localAddresses[ci % o.localAddresses.length]!,
+          localAddress: ipv4Target[ci % wsUrls.length] ? o.localAddresses[ci % o.localAddresses.length]! : '',
         });
       }
     }

@@ -15,6 +15,7 @@ export interface ShardConnSpec {
   /** ws://host:port/ws (no query). */
   wsUrl: string;
   token: string;
+  /** Source address; '' = the OS's choice (IPv6 or named targets). */
   localAddress: string;
 }
 

@@ -182,7 +182,7 @@ export class Shard {
       client = new BugzappClient({
         url: spec.wsUrl,
         token: spec.token,
-        localAddress: spec.localAddress,
+        ...(spec.localAddress ? { localAddress: spec.localAddress } : {}),
         handshakeTimeout: this.init.connectTimeoutMs,
         // a dropped connection comes back quickly (resume covers the gap); a dead server gives up in seconds
         maxRetries: 5,
@@ -548,7 +548,7 @@ export class Shard {
       }
     }
     const used = new Set<string>();
-    for (let c = 0; c < this.n; c++) if (this.startedAt[c] !== 0) used.add(this.init.conns[c]!.localAddress);
+    for (let c = 0; c < this.n; c++) if (this.startedAt[c] !== 0) used.add(this.init.conns[c]!.localAddress || 'os');
     return {
       ...this.progress(),
       perEvent,

@@ -90,6 +90,22 @@ describe('runLoadTest against the reference server', () => {
     await expect(fetch(`${r.targets[0]}/healthz`)).rejects.toThrow();
   });
 
+  it('runs against an IPv6 loopback target (IPv4 source addresses are not forced on it)', async () => {
+    const server = await createServer({ port: 0, host: '::1', secret: SECRET });
+    closers.push(() => server.close());
+    const r = await runLoadTest({
+      urls: [server.url],
+      secret: SECRET,
+      users: 3,
+      events: 5,
+      rate: 100,
+      skipRateLimit: true,
+      localAddresses: ['127.0.0.1', '127.0.0.2'],
+    });
+    expect(r.connections).toMatchObject({ opened: 3, connectErrors: 0 });
+    expect(r.delivery.total.delivered).toBe(r.delivery.total.expected);
+  });
+
   it('stops when aborted and still returns a result marked aborted', async () => {
     const server = await createServer({ port: 0, secret: SECRET });
     closers.push(() => server.close());
