@@ -48,7 +48,8 @@ export async function probeRateLimit(o: RateLimitProbeOptions): Promise<RateLimi
 
     if (!checked) return await measure(a1, answerMs, details, result, o.signal);
 
-    const n = Math.min(1000, checked.max * 2 + 5);
+    // enough above max that an unenforced limit shows, whatever max is
+    const n = checked.max + Math.min(5000, Math.max(5, Math.ceil(checked.max / 2)));
     const burst = await pingBurst(a1, n, answerMs);
     const exact = burst.pongs === checked.max && burst.limited === burst.sent - checked.max;
     details.push({
