@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { isBugzappError } from '../../src/errors.ts';
 import { decodeServerMessage, type BugReport } from '../../src/protocol/index.ts';
-import type { Backends, EventEngine, PublishedEvent, UnsequencedEvent } from '../../src/server/backends.ts';
+import type { Backends, EventEngine, PublishedEvent, StoreChange, UnsequencedEvent } from '../../src/server/backends.ts';
 import { createRedisBackends, createRedisMetrics, parseSeq, RedisEventEngine } from '../../src/server/redis/index.ts';
 import { createRedisConnection } from '../../src/server/redis/connection.ts';
 import { startPausableProxy } from './pausable-proxy.ts';
@@ -370,6 +370,54 @@ describe.skipIf(skipRedis())('Redis backends', () => {
     expect(await a.store.getBugReport(one.id)).toBeUndefined();
     expect(await a.store.deleteBugReport(one.id)).toBeUndefined();
     expect(await a.store.createComment(one.id, 'late', 'u')).toBeUndefined();
+  });
+
+  it('reverts an unpublished change atomically, and only when nothing changed after it', async () => {
+    const prefix = 'revert:';
+    const a = await instance({ prefix });
+    const b = await instance({ prefix });
+    const admin = new Redis(redis.url);
+    onTestFinished(() => admin.disconnect());
+    const store = a.store;
+    const revert = (change: StoreChange) => b.store.revert!(change);
+
+    const x = await store.createBugReport({ title: 'x', assignee_id: '3' }, 'r');
+    expect(await revert({ kind: 'bug_report_created', bug: x })).toBe(true);
+    expect(await store.getBugReport(x.id)).toBeUndefined();
+    expect(await revert({ kind: 'bug_report_created', bug: x })).toBe(false);
+
+    // a comment on a created report is a later change: both stay
+    const y = await store.createBugReport({ title: 'y' }, 'r');
+    await store.createComment(y.id, 'later', 'u');
+    expect(await revert({ kind: 'bug_report_created', bug: y })).toBe(false);
+    expect(await store.getBugReport(y.id)).toEqual(y);
+
+    // an update is undone only while the record is as that update left it (PATCHed records are cjson-encoded)
+    const z = await store.createBugReport({ title: 'z/slash "quoted"', description: 'd' }, 'r');
+    const u1 = (await store.updateBugReport(z.id, { status: 'resolved', assignee_id: null }))!;
+    expect(await revert({ kind: 'bug_report_updated', ...u1 })).toBe(true);
+    expect(await store.getBugReport(z.id)).toEqual(z);
+    const u2 = (await store.updateBugReport(z.id, { title: 'z2' }))!;
+    await store.updateBugReport(z.id, { title: 'z3' });
+    expect(await revert({ kind: 'bug_report_updated', ...u2 })).toBe(false);
+    expect((await store.getBugReport(z.id))?.title).toBe('z3');
+
+    // a delete comes back with its comments
+    const w = await store.createBugReport({ title: 'w' }, 'r');
+    await store.createComment(w.id, 'c1', 'u');
+    await store.createComment(w.id, 'c2', 'u');
+    const deleted = (await store.deleteBugReport(w.id))!;
+    expect(await admin.hlen(`${prefix}comments:${w.id}`)).toBe(0);
+    expect(await revert({ kind: 'bug_report_deleted', bug: deleted })).toBe(true);
+    expect(await store.getBugReport(w.id)).toEqual(w);
+    expect(await admin.hlen(`${prefix}comments:${w.id}`)).toBe(2);
+    expect(await admin.ttl(`${prefix}comments:${w.id}`)).toBe(-1);
+    expect(await revert({ kind: 'bug_report_deleted', bug: deleted })).toBe(false);
+
+    const c = (await store.createComment(w.id, 'c3', 'u'))!;
+    expect(await revert({ kind: 'comment_created', comment: c })).toBe(true);
+    expect(await admin.hlen(`${prefix}comments:${w.id}`)).toBe(2);
+    expect(await revert({ kind: 'comment_created', comment: c })).toBe(false);
   });
 
   it('holds the rate limit for one user across instances, with a sliding window on the given clock', async () => {

@@ -116,13 +116,67 @@ redis.call('HSET', KEYS[1], ARGV[1], after)
 return {before, after}
 `;
 
-/** DELETE a bug report and its comments. KEYS: bugs hash, its comments hash. ARGV: id. Returns the last state or nil. */
+/**
+ * DELETE a bug report and its comments. KEYS: bugs hash, its comments hash, where deleted comments wait
+ * for a possible revert. ARGV: id, ms the deleted comments are kept. Returns the last state or nil.
+ */
 export const DELETE_BUG_LUA = `
 local last = redis.call('HGET', KEYS[1], ARGV[1])
 if not last then return nil end
 redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('DEL', KEYS[2])
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('RENAME', KEYS[2], KEYS[3])
+  redis.call('PEXPIRE', KEYS[3], ARGV[2])
+end
 return last
+`;
+
+/**
+ * Undo a change whose event could not be published, only if the record is still exactly as the change
+ * left it (compared field by field: PATCHed records are re-encoded by cjson). KEYS: bugs hash, the
+ * bug's comments hash, its deleted-comments key. ARGV: kind, id (bug or comment), the record as the
+ * change left it (JSON, or '' for a delete), the record to put back (JSON, or ''). Returns 1 when undone.
+ */
+export const REVERT_LUA = `
+local function same(a, b)
+  local n = 0
+  for k, v in pairs(a) do
+    if b[k] ~= v then return false end
+    n = n + 1
+  end
+  for _ in pairs(b) do n = n - 1 end
+  return n == 0
+end
+local function matches(json, expected)
+  if not json then return false end
+  return same(cjson.decode(json), cjson.decode(expected))
+end
+local kind = ARGV[1]
+if kind == 'bug_report_created' then
+  if not matches(redis.call('HGET', KEYS[1], ARGV[2]), ARGV[3]) then return 0 end
+  -- a comment on it is a later request's change: keep both
+  if redis.call('HLEN', KEYS[2]) > 0 then return 0 end
+  redis.call('HDEL', KEYS[1], ARGV[2])
+  return 1
+elseif kind == 'bug_report_updated' then
+  if not matches(redis.call('HGET', KEYS[1], ARGV[2]), ARGV[3]) then return 0 end
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[4])
+  return 1
+elseif kind == 'bug_report_deleted' then
+  -- ids are never reused (INCR), so a free id means nothing took the report's place
+  if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then return 0 end
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[4])
+  if redis.call('EXISTS', KEYS[3]) == 1 and redis.call('EXISTS', KEYS[2]) == 0 then
+    redis.call('RENAME', KEYS[3], KEYS[2])
+    redis.call('PERSIST', KEYS[2])
+  end
+  return 1
+elseif kind == 'comment_created' then
+  if not matches(redis.call('HGET', KEYS[2], ARGV[2]), ARGV[3]) then return 0 end
+  redis.call('HDEL', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
 `;
 
 /** Add a comment only if its bug report exists. KEYS: bugs hash, comments hash. ARGV: bug id, comment id, JSON. */

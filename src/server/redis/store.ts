@@ -3,10 +3,10 @@
 // PATCH, DELETE and adding a comment are Lua scripts, atomic against concurrent requests on any instance.
 import type { Redis } from 'ioredis';
 import type { BugReport, BugReportCreate, BugReportPatch, Comment } from '../../protocol/index.ts';
-import type { Store } from '../backends.ts';
+import type { Store, StoreChange } from '../backends.ts';
 import { defineScript, unavailable, type ScriptFn } from './connection.ts';
 import type { RedisMetrics } from './metrics.ts';
-import { ADD_COMMENT_LUA, DELETE_BUG_LUA, PATCH_BUG_LUA } from './scripts.ts';
+import { ADD_COMMENT_LUA, DELETE_BUG_LUA, PATCH_BUG_LUA, REVERT_LUA } from './scripts.ts';
 
 export interface RedisStoreOptions {
   redis: Redis;
@@ -19,6 +19,9 @@ export interface RedisStoreOptions {
 
 const PATCH_FIELDS = ['title', 'description', 'severity', 'status', 'assignee_id'] as const;
 
+/** How long a deleted bug report's comments are kept for a revert (the request is long done by then). */
+const DELETED_COMMENTS_MS = 60_000;
+
 export class RedisStore implements Store {
   private readonly redis: Redis;
   private readonly metrics: RedisMetrics;
@@ -30,6 +33,7 @@ export class RedisStore implements Store {
   private readonly patchScript: ScriptFn;
   private readonly deleteScript: ScriptFn;
   private readonly addCommentScript: ScriptFn;
+  private readonly revertScript: ScriptFn;
 
   constructor(options: RedisStoreOptions) {
     this.redis = options.redis;
@@ -40,12 +44,18 @@ export class RedisStore implements Store {
     this.bugIdKey = `${this.prefix}bug-id`;
     this.commentIdKey = `${this.prefix}comment-id`;
     this.patchScript = defineScript(this.redis, 'bugzappPatchBug', PATCH_BUG_LUA, 1);
-    this.deleteScript = defineScript(this.redis, 'bugzappDeleteBug', DELETE_BUG_LUA, 2);
+    this.deleteScript = defineScript(this.redis, 'bugzappDeleteBug', DELETE_BUG_LUA, 3);
     this.addCommentScript = defineScript(this.redis, 'bugzappAddComment', ADD_COMMENT_LUA, 2);
+    this.revertScript = defineScript(this.redis, 'bugzappRevert', REVERT_LUA, 3);
   }
 
   private commentsKey(bugId: number): string {
     return `${this.prefix}comments:${bugId}`;
+  }
+
+  /** Where a deleted bug report's comments wait (DELETED_COMMENTS_MS) in case the delete is reverted. */
+  private deletedCommentsKey(bugId: number): string {
+    return `${this.prefix}deleted-comments:${bugId}`;
   }
 
   private now(): string {
@@ -109,7 +119,13 @@ export class RedisStore implements Store {
 
   deleteBugReport(id: number): Promise<BugReport | undefined> {
     return this.guard('could not delete the bug report', async () => {
-      const json = (await this.deleteScript(this.bugsKey, this.commentsKey(id), String(id))) as string | null;
+      const json = (await this.deleteScript(
+        this.bugsKey,
+        this.commentsKey(id),
+        this.deletedCommentsKey(id),
+        String(id),
+        DELETED_COMMENTS_MS,
+      )) as string | null;
       return json === null ? undefined : (JSON.parse(json) as BugReport);
     });
   }
@@ -132,6 +148,45 @@ export class RedisStore implements Store {
         JSON.stringify(comment),
       );
       return added === 1 ? comment : undefined;
+    });
+  }
+
+  /**
+   * Undo a change whose event could not be published (one atomic script), only when the record is
+   * still exactly as the change left it: a later request's change is never clobbered.
+   */
+  revert(change: StoreChange): Promise<boolean> {
+    return this.guard('could not revert the change', async () => {
+      let bugId: number;
+      let args: [id: number, left: string, restore: string];
+      switch (change.kind) {
+        case 'bug_report_created':
+          bugId = change.bug.id;
+          args = [bugId, JSON.stringify(change.bug), ''];
+          break;
+        case 'bug_report_updated':
+          bugId = change.after.id;
+          args = [bugId, JSON.stringify(change.after), JSON.stringify(change.before)];
+          break;
+        case 'bug_report_deleted':
+          bugId = change.bug.id;
+          args = [bugId, '', JSON.stringify(change.bug)];
+          break;
+        case 'comment_created':
+          bugId = change.comment.bug_report_id;
+          args = [change.comment.id, JSON.stringify(change.comment), ''];
+          break;
+      }
+      const undone = await this.revertScript(
+        this.bugsKey,
+        this.commentsKey(bugId),
+        this.deletedCommentsKey(bugId),
+        change.kind,
+        String(args[0]),
+        args[1],
+        args[2],
+      );
+      return undone === 1;
     });
   }
 
