@@ -1,8 +1,11 @@
 // The fan-out fast path: an event's complete WebSocket frame (RFC 6455 header + payload) is built once
 // and the same bytes are written to every recipient's socket, one write each, with no per-recipient
 // header, option object or cork/uncork. Only used when ws's own sender is idle (no compression, no
-// queued frame), which keeps the byte order on the wire exactly what ws.send would have produced;
-// otherwise it falls back to ws.send.
+// queued frame, no fragmented message under way), which keeps the byte order on the wire exactly what
+// ws.send would have produced; otherwise it falls back to ws.send. Every frame ws itself writes (pong,
+// ping, close, a send) reaches socket.write whole and synchronously while the sender is idle, so a
+// direct write can only land between frames; and ws.bufferedAmount reads the socket's writable length,
+// so the slow-consumer check sees these bytes too.
 import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 
@@ -31,7 +34,7 @@ export function buildTextFrame(payload: Buffer): Buffer {
 
 interface WsInternals {
   _socket?: Duplex & { writableLength: number };
-  _sender?: { _state?: number; _queue?: unknown[] };
+  _sender?: { _state?: number; _queue?: unknown[]; _firstFragment?: boolean };
 }
 
 /** ws's Sender state when nothing is being deflated or read from a Blob. */
@@ -42,6 +45,8 @@ export function directSocket(ws: WebSocket): (Duplex & { writableLength: number 
   const w = ws as unknown as WsInternals;
   const sender = w._sender;
   if (!sender || sender._state !== SENDER_IDLE || (sender._queue && sender._queue.length > 0)) return undefined;
+  // after a send with fin: false only continuation frames may follow until the message ends
+  if (sender._firstFragment === false) return undefined;
   return w._socket;
 }
 
@@ -54,6 +59,7 @@ export function supportsDirectWrite(ws: WebSocket): boolean {
     w._sender !== undefined &&
     typeof w._sender._state === 'number' &&
     Array.isArray(w._sender._queue) &&
+    typeof w._sender._firstFragment === 'boolean' &&
     ws.extensions === ''
   );
 }

@@ -4,7 +4,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import * as wsModule from 'ws';
 import type { BugReport } from '../../src/protocol/index.ts';
-import { buildTextFrame, supportsDirectWrite } from '../../src/server/wire-frame.ts';
+import { buildTextFrame, directSocket, supportsDirectWrite } from '../../src/server/wire-frame.ts';
 import { connectClient, startTestServer } from '../helpers/server.ts';
 
 // ws's own framing, which @types/ws does not declare
@@ -31,6 +31,24 @@ describe('direct writes', () => {
     const [serverSide] = (await once(wss, 'connection')) as [WebSocket];
     await once(client, 'open');
     expect(supportsDirectWrite(serverSide)).toBe(true);
+  });
+
+  it('are not used while a fragmented message is under way (a text frame there would break it)', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+    onTestFinished(() => new Promise<void>((r) => wss.close(() => r())));
+    await once(wss, 'listening');
+    const { port } = wss.address() as { port: number };
+    const client = new WebSocket(`ws://127.0.0.1:${port}`);
+    onTestFinished(() => client.terminate());
+    const [serverSide] = (await once(wss, 'connection')) as [WebSocket];
+    await once(client, 'open');
+    expect(directSocket(serverSide)).toBeDefined();
+    serverSide.send('{"type":', { fin: false });
+    expect(directSocket(serverSide)).toBeUndefined();
+    serverSide.send('"pong"}', { fin: true });
+    expect(directSocket(serverSide)).toBeDefined();
+    const [data] = (await once(client, 'message')) as [Buffer];
+    expect(data.toString()).toBe('{"type":"pong"}');
   });
 
   it('deliver small, medium and 64-bit-length events intact and in order, interleaved with pongs', async () => {
