@@ -4,30 +4,14 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { runCli } from '../../src/cli/index.ts';
-import type { CliIO } from '../../src/cli/io.ts';
 import { DEV_SECRET, verifyToken } from '../../src/protocol/index.ts';
+import { run } from '../helpers/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-function captureIO(env: Record<string, string | undefined> = {}): CliIO & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    env,
-    signal: new AbortController().signal,
-    exitCode: 0,
-    out: () => out,
-    err: () => err,
-  };
-}
-
 async function token(args: string[], env: Record<string, string | undefined> = {}) {
-  const io = captureIO(env);
-  const code = await runCli(['token', ...args], io);
-  return { code, out: io.out().trim(), err: io.err() };
+  const r = await run(['token', ...args], env);
+  return { ...r, out: r.out.trim() };
 }
 
 describe('bugzapp token (in-process)', () => {
@@ -78,6 +62,10 @@ describe('bugzapp token (in-process)', () => {
     expect(noUser.code).toBe(2);
     expect(noUser.err).toContain('--user');
     expect(noUser.out).toBe('');
+    const emptySecret = await token(['--user', '1', '--secret', '']);
+    expect(emptySecret.code).toBe(2);
+    expect(emptySecret.err).toContain('--secret');
+    expect(emptySecret.err).not.toContain('bug in bugzapp');
   });
 });
 

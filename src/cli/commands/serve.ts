@@ -53,6 +53,20 @@ const FLAG: Record<keyof ServeFlags, string> = {
   redis: '--redis',
 };
 
+/** createServer's option names with the flag that sets each, so that its errors name the flag. */
+const OPTION_FLAG: Record<string, string> = {
+  host: FLAG.host,
+  port: FLAG.port,
+  secret: FLAG.secret,
+  'rateLimit.max': FLAG.rateLimit,
+  'rateLimit.windowMs': FLAG.rateLimit,
+  maxPayload: FLAG.maxPayload,
+  history: FLAG.history,
+  slowConsumerLimit: FLAG.slowConsumerLimit,
+  heartbeatIntervalMs: FLAG.heartbeat,
+  redisUrl: FLAG.redis,
+};
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** The resolved server options and log level of a `serve` command line; throws InvalidOptionError naming the flag. */
@@ -158,7 +172,13 @@ When ready it prints one line to stdout: "bugzapp listening on <url>". Logs (pin
     .action(async (flags: ServeFlags) => {
       const { options, logLevel } = serveOptionsFromFlags(flags, io.env);
       const logger = pino({ level: logLevel, base: { name: 'bugzapp', pid: process.pid } }, { write: (s: string) => io.stderr.write(s) });
-      const server = await createServer({ ...options, logger });
+      let server;
+      try {
+        server = await createServer({ ...options, logger });
+      } catch (err) {
+        if (!(err instanceof InvalidOptionError) || OPTION_FLAG[err.option] === undefined) throw err;
+        throw new InvalidOptionError(OPTION_FLAG[err.option]!, err.message.slice(`${err.option}: `.length));
+      }
       io.stdout.write(`bugzapp listening on ${server.url}\n`);
       if (!io.signal.aborted) await new Promise<void>((resolve) => io.signal.addEventListener('abort', () => resolve(), { once: true }));
       await server.close();

@@ -66,6 +66,7 @@ Examples:
         if (ms === undefined || ms < 1000) throw new InvalidOptionError('--ttl', `expected a duration of at least 1s, got '${flags.ttl}'`);
         ttlSeconds = Math.floor(ms / 1000);
       }
+      if (flags.secret === '') throw new InvalidOptionError('--secret', 'must not be empty');
       const secret = flags.secret ?? (io.env.BUGZAPP_JWT_SECRET || DEV_SECRET);
       const issuer = flags.issuer ?? (io.env.BUGZAPP_JWT_ISSUER || undefined);
       const audience = flags.audience ?? (io.env.BUGZAPP_JWT_AUDIENCE || undefined);
