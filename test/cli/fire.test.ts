@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startGuideServer } from '../../fixtures/servers/guide-server.ts';
 import { startTestServer, TEST_SECRET, rest } from '../helpers/server.ts';
-import { run } from '../client/cli-harness.ts';
+import { run } from '../helpers/cli.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/bug-reports.json', import.meta.url));
 

@@ -1,13 +1,13 @@
 // `bugzapp listen --json`, spawned as the real binary, against the reference server and the guide-like
 // server; plus in-process runs for flag errors.
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createRestClient } from '../../src/client/index.ts';
 import { mintTokenSync } from '../../src/protocol/index.ts';
 import { startGuideServer } from '../../fixtures/servers/guide-server.ts';
-import { startTestServer, TEST_SECRET } from '../helpers/server.ts';
+import { freePort, startTestServer, TEST_SECRET } from '../helpers/server.ts';
 import { runCli } from '../../src/cli/index.ts';
-import { captureIO, run, spawnCli } from '../client/cli-harness.ts';
+import { captureIO, run } from '../helpers/cli.ts';
+import { spawnCli } from '../client/cli-harness.ts';
 import { startDropProxy } from '../client/drop-proxy.ts';
 
 interface Line {
@@ -26,14 +26,6 @@ function api(url: string) {
 
 const parse = (lines: string[]): Line[] => lines.map((l) => JSON.parse(l) as Line);
 const seqN = (l: Line): number => Number(l.seq!.split('-')[1]);
-
-async function freePort(): Promise<number> {
-  const srv = createNetServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 describe('bugzapp listen --json (spawned)', () => {
   it("prints every broadcast and this user's notifications, never another user's; Ctrl-C exits 0", async () => {
@@ -182,16 +174,16 @@ describe('bugzapp listen flags (in-process)', () => {
 
   it('--type filters the NDJSON output; the abort signal (Ctrl-C) exits 0', async () => {
     const server = await startTestServer();
-    const io = captureIO();
-    const done = runCli(['listen', '--user', '42', '--type', 'notification', '--url', server.url, '--secret', TEST_SECRET], io);
-    await io.until(() => io.err().includes('live as user 42'), 'the connection');
+    const c = captureIO();
+    const done = runCli(['listen', '--user', '42', '--type', 'notification', '--url', server.url, '--secret', TEST_SECRET], c.io);
+    await c.until(() => c.err().includes('live as user 42'), 'the connection');
     const rest = api(server.url);
     await rest.createBugReport({ title: 'one', assignee_id: '42' });
     await rest.createBugReport({ title: 'two', assignee_id: '42' });
-    await io.until(() => io.out().split('\n').filter(Boolean).length >= 2, 'two lines');
-    io.abort();
+    await c.until(() => c.out().split('\n').filter(Boolean).length >= 2, 'two lines');
+    c.controller.abort();
     expect(await done).toBe(0);
-    const lines = io.out().trim().split('\n').map((l) => JSON.parse(l) as Line);
+    const lines = c.out().trim().split('\n').map((l) => JSON.parse(l) as Line);
     expect(lines.map((l) => [l.type, l.payload.message])).toEqual([
       ['notification', 'New bug report assigned: one'],
       ['notification', 'New bug report assigned: two'],

@@ -1,73 +1,10 @@
-// Running bugzapp commands in tests: in-process with captured output, or as the real spawned binary.
+// Running bugzapp as the real spawned binary in tests (in-process runs: test/helpers/cli.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
-import type { CliIO } from '../../src/cli/io.ts';
-import { runCli } from '../../src/cli/index.ts';
 
 export const BIN = fileURLToPath(new URL('../../bin/bugzapp.js', import.meta.url));
 export const WAIT_MS = 15_000;
-
-export interface CapturedIO extends CliIO {
-  out(): string;
-  err(): string;
-  abort(): void;
-  /** Resolves once `check()` holds, re-checked after every write; rejects after the timeout. */
-  until(check: () => boolean, what: string, timeoutMs?: number): Promise<void>;
-}
-
-export function captureIO(env: Record<string, string | undefined> = {}, isTTY = false): CapturedIO {
-  let out = '';
-  let err = '';
-  const controller = new AbortController();
-  const writes = new EventEmitter();
-  return {
-    stdout: {
-      write: (s: string) => {
-        out += s;
-        writes.emit('write');
-      },
-      isTTY,
-      columns: 120,
-    },
-    stderr: {
-      write: (s: string) => {
-        err += s;
-        writes.emit('write');
-      },
-    },
-    env,
-    signal: controller.signal,
-    exitCode: 0,
-    out: () => out,
-    err: () => err,
-    abort: () => controller.abort(),
-    until(check, what, timeoutMs = WAIT_MS) {
-      if (check()) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const onWrite = (): void => {
-          if (!check()) return;
-          clearTimeout(timer);
-          writes.off('write', onWrite);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          writes.off('write', onWrite);
-          reject(new Error(`timed out waiting for ${what}; stderr:\n${err}`));
-        }, timeoutMs);
-        writes.on('write', onWrite);
-      });
-    },
-  };
-}
-
-/** runCli in-process; resolves with the exit code and the captured output. */
-export async function run(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; out: string; err: string }> {
-  const io = captureIO(env);
-  const code = await runCli(args, io);
-  return { code, out: io.out(), err: io.err() };
-}
 
 export interface SpawnedCli {
   child: ChildProcess;

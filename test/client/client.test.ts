@@ -1,5 +1,5 @@
 // The protocol client against the real reference server, the guide-like server and small test servers.
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocketServer } from 'ws';
 import {
@@ -16,7 +16,7 @@ import {
 import { AuthError, ClientError, HttpStatusError } from '../../src/errors.ts';
 import { encode, mintTokenSync, type LoggedEvent } from '../../src/protocol/index.ts';
 import { startGuideServer } from '../../fixtures/servers/guide-server.ts';
-import { startTestServer, TEST_SECRET } from '../helpers/server.ts';
+import { freePort, startTestServer, TEST_SECRET } from '../helpers/server.ts';
 import { startDropProxy } from './drop-proxy.ts';
 import { until, waitForEvent } from './wait.ts';
 
@@ -43,14 +43,6 @@ function rest(url: string, user = 'reporter-1', secret = TEST_SECRET) {
   const r = createRestClient({ url, tokenProvider: tokenFor(user, secret) });
   onTestFinished(() => r.close());
   return r;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createNetServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 describe('backoff and helpers', () => {

@@ -1,4 +1,5 @@
 // Starts the reference server on a free loopback port for a test and closes it when the test ends.
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { createServer, type RunningServer, type ServeOptions } from '../../src/server/index.ts';
@@ -119,4 +120,13 @@ export async function metricValue(server: RunningServer, name: string, labels: R
   if (!metric) return undefined;
   const sample = metric.values.find((v) => Object.entries(labels).every(([k, val]) => String(v.labels[k]) === val));
   return sample?.value;
+}
+
+/** A loopback port that nothing listens on right now (for connection-refused cases). */
+export async function freePort(): Promise<number> {
+  const srv = createNetServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
 }
