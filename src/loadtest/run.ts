@@ -40,6 +40,7 @@ import {
 } from './types.ts';
 
 const NONCE_MARK = '~';
+export const REDACTED = '<redacted>';
 const OFFENCE_ORDER: Offender['kind'][] = ['missing', 'misrouted', 'duplicated', 'outOfOrder', 'late'];
 
 function zeroCounts(): DeliveryCounts {
@@ -466,7 +467,8 @@ function buildResult(b: BuildInput): LoadTestResult {
     startedServer: b.startedServer,
     aborted: b.aborted,
     drainComplete: b.drainComplete,
-    options: b.o,
+    // reports get written to CI artifacts: never the JWT secret
+    options: { ...b.o, secret: REDACTED },
     connections: {
       target: b.totalConns,
       opened: finals.reduce((s, f) => s + f.opened, 0),

@@ -234,6 +234,7 @@ export interface LoadTestResult {
   aborted: boolean;
   /** Drain finished with everything expected arrived (false: timed out). */
   drainComplete: boolean;
+  /** The resolved options, `secret` replaced by '<redacted>'. */
   options: LoadTestOptions;
   connections: ConnectionsResult;
   delivery: DeliveryResult;

@@ -29,6 +29,8 @@ describe('runLoadTest against the reference server', () => {
       { onProgress: (e) => progress.push(e) },
     );
     expect(r.schemaVersion).toBe(1);
+    expect(r.options.secret).toBe('<redacted>');
+    expect(JSON.stringify(r)).not.toContain(SECRET);
     expect(r.aborted).toBe(false);
     expect(r.drainComplete).toBe(true);
     expect(r.connections).toMatchObject({ target: 40, opened: 40, connectErrors: 0 });
