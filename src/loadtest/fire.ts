@@ -54,6 +54,8 @@ export interface FireOptions {
   sink: FireSink;
   signal?: AbortSignal;
   onFired?: () => void;
+  /** The first few REST failures, as they happen. */
+  onError?: (message: string) => void;
 }
 
 /** Deterministic PRNG (mulberry32): the same options fire the same mix. */
@@ -284,7 +286,9 @@ export class Firer {
         recordMs(this.rest, respondedAt - sentAt);
         this.restErrors++;
         if (this.errorSamples.length < 5) {
-          this.errorSamples.push(err instanceof HttpStatusError ? `${op}: HTTP ${err.status}: ${err.message}` : `${op}: ${(err as Error).message}`);
+          const message = err instanceof HttpStatusError ? `${op}: HTTP ${err.status}: ${err.message}` : `${op}: ${(err as Error).message}`;
+          this.errorSamples.push(message);
+          this.o.onError?.(message);
         }
         // an operation that failed causes nothing the ledger could demand; the bug may be gone
         if (bug && op !== 'delete') bug.busy = false;

@@ -239,6 +239,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
           register: (ev) => post({ t: 'event', ...ev }),
           ack: (ev) => post({ t: 'ack', ...ev }),
         },
+        onError: (message) => emit({ kind: 'error', message }),
         ...(signal ? { signal } : {}),
       });
       await firer.run();
