@@ -3,7 +3,6 @@
 // cannot slow the sender (no coordinated omission); latency is measured from the intended time.
 // Every event an operation must cause is registered with the shards before the request leaves.
 import { createRestClient, type RestClient } from '../client/index.ts';
-import { HttpStatusError } from '../errors.ts';
 import { mintTokenSync, type BugReport, type Comment } from '../protocol/index.ts';
 import { createHistogram, recordMs, type Histogram } from './histogram.ts';
 import { now } from './shard.ts';
@@ -286,7 +285,7 @@ export class Firer {
         recordMs(this.rest, respondedAt - sentAt);
         this.restErrors++;
         if (this.errorSamples.length < 5) {
-          const message = err instanceof HttpStatusError ? `${op}: HTTP ${err.status}: ${err.message}` : `${op}: ${(err as Error).message}`;
+          const message = `${op}: ${err instanceof Error ? err.message : String(err)}`;
           this.errorSamples.push(message);
           this.o.onError?.(message);
         }
