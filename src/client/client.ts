@@ -376,14 +376,15 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     let refused = false;
     ws.on('open', () => {
       if (this.ws !== ws) return;
-      this.attempt = 0;
+      // the retry count resets at connection_established, not here: a server that accepts and then
+      // closes at once (1011 while its backend is down) must still exhaust maxRetries
       this.connections++;
       this.established = false;
       this.cancelEstablishWait = this.o.schedule(() => {
         this.cancelEstablishWait = undefined;
         if (this.ws === ws && !this.established) this.onEstablished(undefined);
       }, this.o.establishWaitMs);
-      this.setState({ state: 'open', attempt: 0 });
+      this.setState({ state: 'open', attempt: this.attempt });
     });
     ws.on('message', (data, isBinary) => {
       if (this.ws !== ws || isBinary) return;
@@ -534,6 +535,7 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
       return;
     }
     this.established = true;
+    this.attempt = 0;
     this.cancelEstablishWait?.();
     this.cancelEstablishWait = undefined;
     this.connectionId = payload?.connection_id;

@@ -1,4 +1,5 @@
 // The protocol client against the real reference server, the guide-like server and small test servers.
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocketServer } from 'ws';
@@ -204,6 +205,25 @@ describe('client against the reference server', () => {
     const retries = states.filter((s) => s.state === 'reconnecting');
     expect(retries.map((s) => (s as { attempt: number }).attempt)).toEqual([1, 2, 3]);
     expect(retries.every((s) => (s as { max: number }).max === 3)).toBe(true);
+  });
+
+  it('exhausts maxRetries against a server that accepts every upgrade and closes it at once (1011)', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    onTestFinished(() => new Promise<void>((r) => wss.close(() => r())));
+    await once(wss, 'listening');
+    let accepted = 0;
+    wss.on('connection', (ws) => {
+      accepted++;
+      ws.close(1011, 'internal error');
+    });
+    const c = client({ url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, token: 't', maxRetries: 2 });
+    const err = await c.connect().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ClientError);
+    expect(err).toMatchObject({ code: 'ERR_RETRIES_EXHAUSTED', closeCode: 1011 });
+    expect(accepted).toBe(3);
   });
 
   it('asks the token provider again on each reconnect (4001 gets a fresh token)', async () => {
