@@ -212,7 +212,6 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     // ---- connect -----------------------------------------------------------------------------
     phase('connect');
     health.resetLag();
-    post({ t: 'resume', supported: caps.resume });
     post({ t: 'connect' });
     const connectOutcome = await race(Promise.all(connectDone.map((d) => d.promise)), o.connectTimeoutMs + 5000, signal);
     if (connectOutcome === 'timeout') noteError('connect phase timed out');

@@ -38,8 +38,6 @@ export type ToShard =
   | { t: 'event'; idx: number; key: string; type: number; target: string | null; sentAt: number; registeredAt: number }
   /** The POST's outcome. `alias` is the (type, action, id) key for servers that drop our nonce. */
   | { t: 'ack'; idx: number; ok: boolean; respondedAt: number; alias?: string }
-  /** Whether reconnects may resume with `since` (the server has seq and resume). */
-  | { t: 'resume'; supported: boolean }
   | { t: 'drainEnd'; at: number }
   /** Answered with a progress carrying `sync: n`: everything posted before it has been applied. */
   | { t: 'sync'; n: number }

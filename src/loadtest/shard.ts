@@ -95,10 +95,10 @@ export class Shard {
   private frames = 0;
   private sawSeq = false;
   private drainEndedAt = 0;
-  private resumeSupported = false;
   private finished = false;
   private connectTimer: NodeJS.Timeout | undefined;
   private progressTimer: NodeJS.Timeout | undefined;
+  private connectDeadline: NodeJS.Timeout | undefined;
   private connectDoneSent = false;
   private syncSeen = 0;
 
@@ -130,9 +130,6 @@ export class Shard {
       case 'ack':
         this.ack(msg.idx, msg.ok, msg.respondedAt, msg.alias);
         break;
-      case 'resume':
-        this.resumeSupported = msg.supported;
-        break;
       case 'drainEnd':
         this.drainEndedAt = msg.at;
         break;
@@ -163,14 +160,14 @@ export class Shard {
     };
     this.connectTimer = setInterval(tick, 5);
     tick();
-    const deadline = setTimeout(() => {
+    this.connectDeadline = setTimeout(() => {
       // handshakes still open at the deadline are failures
       for (let c = 0; c < this.n; c++) {
         if (this.establishedAt[c] === 0 && this.closedAt[c] === 0) this.fail(c, 'connect timeout');
       }
       this.maybeConnectDone();
     }, this.init.connectTimeoutMs);
-    deadline.unref?.();
+    this.connectDeadline.unref?.();
     if (this.n === 0) this.maybeConnectDone();
   }
 
@@ -469,6 +466,7 @@ export class Shard {
     this.finished = true;
     if (this.connectTimer) clearInterval(this.connectTimer);
     if (this.progressTimer) clearInterval(this.progressTimer);
+    if (this.connectDeadline) clearTimeout(this.connectDeadline);
     const final = this.summarize();
     await this.closeAll();
     this.lag.disable();
