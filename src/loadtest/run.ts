@@ -497,6 +497,7 @@ function buildResult(b: BuildInput): LoadTestResult {
       eventsFired: firer?.fired ?? 0,
       eventsAccepted: firer?.accepted ?? 0,
       restErrors: firer?.restErrors ?? 0,
+      restUnanswered: firer?.inflightCount() ?? 0,
       skipped: firer?.skipped ?? 0,
       fireRate: fireSecs > 0 ? Math.round(((firer?.fired ?? 0) / fireSecs) * 100) / 100 : 0,
       deliveriesPerSec: b.deliveryWindowMs > 0 ? Math.round(total.delivered / (b.deliveryWindowMs / 1000)) : 0,

@@ -139,6 +139,8 @@ export interface ThroughputResult {
   eventsAccepted: number;
   /** REST operations that failed (non-2xx or network). */
   restErrors: number;
+  /** REST operations still unanswered when the run ended (the drain timed out on them, or aborted). */
+  restUnanswered?: number;
   /**
    * Operations the server can't do (update/delete without PATCH/DELETE, e.g. the guide's server), each
    * replaced by a bug report create so the fired count holds.

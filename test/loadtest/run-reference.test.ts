@@ -37,6 +37,7 @@ describe('runLoadTest against the reference server', () => {
     expect(r.throughput.eventsFired).toBe(50);
     expect(r.throughput.eventsAccepted).toBe(50);
     expect(r.throughput.restErrors).toBe(0);
+    expect(r.throughput.restUnanswered).toBe(0);
     expect(r.throughput.skipped).toBe(0);
     const t = r.delivery.total;
     expect(t.expected).toBeGreaterThan(50 * 40 - 1);
