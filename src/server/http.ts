@@ -55,8 +55,34 @@ function parseId(raw: string, name: string, reply: FastifyReply): number | undef
   return undefined;
 }
 
-export function buildHttp(ctx: HttpContext): FastifyInstance {
+export interface HttpApp {
+  app: FastifyInstance;
+  /**
+   * Resolves once no change request is between its store write and its answer. Shutdown waits for
+   * this before closing the sockets, so the event of every change answered 2xx reaches them first.
+   */
+  idle(): Promise<void>;
+}
+
+export function buildHttp(ctx: HttpContext): HttpApp {
   const { store, engine } = ctx.backends;
+  let changing = 0;
+  let idleWaiters: (() => void)[] = [];
+  /** Counts a change request while its handler runs (see HttpApp.idle). */
+  function tracked<A extends unknown[], R>(handler: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+    return async (...args) => {
+      changing++;
+      try {
+        return await handler(...args);
+      } finally {
+        if (--changing === 0) {
+          const waiters = idleWaiters;
+          idleWaiters = [];
+          for (const w of waiters) w();
+        }
+      }
+    };
+  }
   const app = Fastify({
     logger: false,
     routerOptions: { ignoreTrailingSlash: true },
@@ -170,7 +196,7 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
     return reply.type(ctx.metrics.registry.contentType).send(text);
   });
 
-  app.post('/bug-reports', async (req, reply) => {
+  app.post('/bug-reports', tracked(async (req: FastifyRequest, reply: FastifyReply) => {
     const user = await authenticate(req, reply);
     if (user === undefined) return reply;
     const b = body(req, reply);
@@ -181,7 +207,7 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
     await commit({ kind: 'bug_report_created', bug }, { type: 'bug_report', action: 'created', payload: bug }, null);
     if (bug.assignee_id !== null) await notify(assignmentNotificationText(bug.title), bug.id, bug.assignee_id);
     return reply.code(201).send(bug);
-  });
+  }));
 
   app.get('/bug-reports', async (req, reply) => {
     if ((await authenticate(req, reply)) === undefined) return reply;
@@ -196,7 +222,7 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
     return bug ? reply.send(bug) : notFound(reply);
   });
 
-  app.patch<{ Params: { id: string } }>('/bug-reports/:id', async (req, reply) => {
+  app.patch<{ Params: { id: string } }>('/bug-reports/:id', tracked(async (req, reply) => {
     if ((await authenticate(req, reply)) === undefined) return reply;
     const id = parseId(req.params.id, 'bug_id', reply);
     if (id === undefined) return reply;
@@ -211,9 +237,9 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
       await notify(assignmentNotificationText(res.after.title), res.after.id, res.after.assignee_id);
     }
     return reply.send(res.after);
-  });
+  }));
 
-  app.delete<{ Params: { id: string } }>('/bug-reports/:id', async (req, reply) => {
+  app.delete<{ Params: { id: string } }>('/bug-reports/:id', tracked(async (req, reply) => {
     if ((await authenticate(req, reply)) === undefined) return reply;
     const id = parseId(req.params.id, 'bug_id', reply);
     if (id === undefined) return reply;
@@ -221,9 +247,9 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
     if (!bug) return notFound(reply);
     await commit({ kind: 'bug_report_deleted', bug }, { type: 'bug_report', action: 'deleted', payload: bug }, null);
     return reply.code(204).send();
-  });
+  }));
 
-  app.post<{ Params: { id: string } }>('/bug-reports/:id/comments', async (req, reply) => {
+  app.post<{ Params: { id: string } }>('/bug-reports/:id/comments', tracked(async (req, reply) => {
     const user = await authenticate(req, reply);
     if (user === undefined) return reply;
     const id = parseId(req.params.id, 'bug_id', reply);
@@ -241,7 +267,10 @@ export function buildHttp(ctx: HttpContext): FastifyInstance {
       await notify(commentNotificationText(bug.title), bug.id, bug.assignee_id);
     }
     return reply.code(201).send(comment);
-  });
+  }));
 
-  return app;
+  return {
+    app,
+    idle: () => (changing === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
+  };
 }

@@ -124,7 +124,7 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
     },
   };
 
-  const app = buildHttp({
+  const http = buildHttp({
     backends,
     metrics,
     secret: options.secret,
@@ -133,6 +133,7 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
     clock: options.clock,
     logger,
   });
+  const app = http.app;
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -172,8 +173,15 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
   async function shutdown(): Promise<void> {
     closing = true;
     logger.info({ connections: hub.size }, 'shutting down');
-    // fan-out is synchronous, so every event already published is in each socket's buffer ahead of the 1001
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, options.closeGraceMs);
+    });
+    // new requests get 503 from here on; those already past their store write publish first, and
+    // fan-out is synchronous, so every event answered 2xx is in each socket's buffer ahead of the 1001
     const fastifyClosed = app.close();
+    const idle = await Promise.race([http.idle().then(() => true), graceOver.then(() => false)]);
+    if (!idle) logger.warn('closing sockets while change requests are still running');
     // resolve on 'close' only: a socket 'error' during shutdown must not reject the wait
     const allClosed = Promise.all(
       [...hub.all].map((conn) =>
@@ -181,10 +189,6 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
       ),
     );
     for (const conn of [...hub.all]) hub.close(conn, CloseCode.GoingAway, 'server shutting down');
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, options.closeGraceMs);
-    });
     await Promise.race([allClosed, graceOver]);
     clearTimeout(timer);
     if (hub.size > 0) {

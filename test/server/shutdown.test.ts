@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { createServer } from '../../src/server/index.ts';
+import type { BugReportCreate } from '../../src/protocol/index.ts';
+import { createServer, MemoryEventEngine, MemoryStore, SlidingWindowRateLimiter } from '../../src/server/index.ts';
 import { waitForClose } from '../helpers/ws.ts';
 import { connectClient, expectRefusedHandshake, rest, startTestServer, TEST_SECRET } from '../helpers/server.ts';
 
@@ -22,6 +23,35 @@ describe('close()', () => {
     expect(b.recorder.ofType('notification')).toHaveLength(1);
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
     await server.close(); // idempotent
+  });
+
+  it('lets a change request already past its store write publish before the sockets get 1001', async () => {
+    // the real in-memory store, held at the write so that close() starts while the request runs
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inWrite = new Promise<void>((resolve) => (entered = resolve));
+    class HeldStore extends MemoryStore {
+      override async createBugReport(input: BugReportCreate, reporterId: string) {
+        const bug = await super.createBugReport(input, reporterId);
+        entered();
+        await gate;
+        return bug;
+      }
+    }
+    const server = await startTestServer({
+      backends: { engine: new MemoryEventEngine(), store: new HeldStore(), rateLimiter: new SlidingWindowRateLimiter(10, 1000), kind: 'memory' },
+    });
+    const watcher = await connectClient(server, 'w');
+    const closed = waitForClose(watcher.ws);
+    const posted = rest(server, 'POST', '/bug-reports/', 'u', { title: 'in flight' });
+    await inWrite;
+    const closing = server.close();
+    release();
+    expect((await posted).status).toBe(201);
+    expect((await closed).code).toBe(1001);
+    await closing;
+    expect(watcher.recorder.ofType('bug_report').map((e) => e.payload.title)).toEqual(['in flight']);
   });
 
   it('finishes even when a peer never answers the close handshake', async () => {
