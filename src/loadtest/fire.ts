@@ -29,7 +29,6 @@ interface Bug {
   assignee: string | null;
   /** A notification carrying the current title was already caused (another one would be ambiguous). */
   notified: boolean;
-  busy: boolean;
 }
 
 export interface FireSink {
@@ -84,7 +83,8 @@ export class Firer {
   private readonly clients: RestClient[];
   private readonly tokens = new Map<string, string>();
   private readonly random = createRandom(0x5eed);
-  private readonly bugs: Bug[] = [];
+  /** Bug reports no operation is working on: taken out while one is in flight, so ops never race. */
+  private readonly idleBugs: Bug[] = [];
   private readonly weights: [MixOperation, number][];
   private readonly weightSum: number;
   private inflight = 0;
@@ -171,9 +171,13 @@ export class Firer {
   }
 
   private pickBug(): Bug | undefined {
-    const free = this.bugs.filter((b) => !b.busy);
-    if (free.length === 0) return undefined;
-    return free[Math.floor(this.random() * free.length)];
+    const n = this.idleBugs.length;
+    if (n === 0) return undefined;
+    const i = Math.floor(this.random() * n);
+    const bug = this.idleBugs[i]!;
+    this.idleBugs[i] = this.idleBugs[n - 1]!;
+    this.idleBugs.pop();
+    return bug;
   }
 
   private nonce(): string {
@@ -220,7 +224,7 @@ export class Firer {
         const b = res as BugReport;
         for (const ev of evs) ev.id = b.id;
         aliases[0] = `bug_report:created:#${b.id}`;
-        this.bugs.push({ id: b.id, titleNonce: nonce, assignee, notified: assignee !== null, busy: false });
+        this.idleBugs.push({ id: b.id, titleNonce: nonce, assignee, notified: assignee !== null });
       };
     } else if (op === 'comment') {
       const nonce = this.nonce();
@@ -234,7 +238,6 @@ export class Firer {
         evs.push(n);
         bug.notified = true;
       }
-      bug.busy = true;
       request = () => rest.createComment(bug.id, { body: `comment ${this.marked(nonce)}` }, { token: this.token(author) });
       onOk = (res) => {
         const c = res as Comment;
@@ -247,7 +250,6 @@ export class Firer {
       const assignee = reassign ? this.pickUser(bug.assignee) : bug.assignee;
       evs.push(this.expect(T_BUG_REPORT, 'bug_report:updated', nonce, null, intended, registeredAt));
       if (reassign) evs.push(this.expect(T_NOTIFICATION, 'notification', nonce, assignee, intended, registeredAt));
-      bug.busy = true;
       bug.titleNonce = nonce;
       bug.assignee = assignee;
       bug.notified = reassign;
@@ -258,7 +260,6 @@ export class Firer {
     } else {
       evs.push(this.expect(T_BUG_REPORT, 'bug_report:deleted', bug.titleNonce, null, intended, registeredAt));
       evs[0]!.id = bug.id;
-      this.bugs.splice(this.bugs.indexOf(bug), 1);
       request = () => rest.deleteBugReport(bug.id, { token: this.token(this.pickUser()) });
       onOk = () => undefined;
     }
@@ -272,7 +273,7 @@ export class Firer {
         recordMs(this.rest, respondedAt - sentAt);
         this.accepted++;
         onOk(res);
-        if (bug) bug.busy = false;
+        if (bug && op !== 'delete') this.idleBugs.push(bug);
         evs.forEach((ev, k) => {
           ev.ok = true;
           const alias = aliases[k];
@@ -290,7 +291,7 @@ export class Firer {
           this.o.onError?.(message);
         }
         // an operation that failed causes nothing the ledger could demand; the bug may be gone
-        if (bug && op !== 'delete') bug.busy = false;
+        if (bug && op !== 'delete') this.idleBugs.push(bug);
         for (const ev of evs) this.o.sink.ack({ idx: ev.idx, ok: false, respondedAt });
         this.settle();
       },
