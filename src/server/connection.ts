@@ -78,7 +78,11 @@ async function start(ctx: ConnectionContext, conn: Connection, since: string | u
   const { hub, engine } = ctx;
   try {
     const cursor = await engine.cursor();
-    if (conn.queue === null) return; // closed meanwhile
+    if (conn.queue === null) {
+      // closed meanwhile: read on, or the peer's answer to our close frame is never seen
+      conn.ws.resume();
+      return;
+    }
     hub.sendMessage(conn, {
       type: 'connection_established',
       payload: {

@@ -1,12 +1,13 @@
 // Graceful shutdown and the /metrics names.
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import WebSocket from 'ws';
 import pino from 'pino';
 import type { BugReportCreate } from '../../src/protocol/index.ts';
 import { createServer, MemoryEventEngine, MemoryStore, SlidingWindowRateLimiter } from '../../src/server/index.ts';
 import { waitForClose } from '../helpers/ws.ts';
-import { connectClient, expectRefusedHandshake, rest, startTestServer, TEST_SECRET } from '../helpers/server.ts';
+import { connectClient, expectRefusedHandshake, rest, startTestServer, TEST_SECRET, testToken } from '../helpers/server.ts';
 
 describe('close()', () => {
   it('delivers every event answered 201 to every open socket, then closes them with 1001 and stops listening', async () => {
@@ -52,6 +53,33 @@ describe('close()', () => {
     expect((await closed).code).toBe(1001);
     await closing;
     expect(watcher.recorder.ofType('bug_report').map((e) => e.payload.title)).toEqual(['in flight']);
+  });
+
+  it('completes the close handshake of a socket closed while its start still waits for the cursor', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    class SlowCursorEngine extends MemoryEventEngine {
+      override async cursor() {
+        await gate;
+        return super.cursor();
+      }
+    }
+    const server = await startTestServer({
+      closeGraceMs: 60_000,
+      backends: { engine: new SlowCursorEngine(), store: new MemoryStore(), rateLimiter: new SlidingWindowRateLimiter(10, 1000), kind: 'memory' },
+    });
+    const ws = new WebSocket(`${server.wsUrl}?token=${await testToken('early')}`);
+    onTestFinished(() => ws.terminate());
+    await once(ws, 'open');
+    const gone = once(server.events, 'disconnect', { signal: AbortSignal.timeout(10_000) });
+    // the first bytes after the upgrade are the 1001 close frame: connection_established waits for the cursor
+    const closeFrame = once((ws as unknown as { _socket: Socket })._socket, 'data', { signal: AbortSignal.timeout(10_000) });
+    const closing = server.close();
+    await closeFrame;
+    release();
+    const [info] = (await gone) as [{ code: number }];
+    expect(info.code).toBe(1001);
+    await closing;
   });
 
   it('finishes even when a peer never answers the close handshake', async () => {
