@@ -60,6 +60,11 @@ export interface RunningServer {
   /** Open WebSocket connections. */
   connectionCount(): number;
   /**
+   * Cut one connection the way a crash or a network failure does (no close frame: the client sees
+   * 1006 and resumes). For tests and tools; false when no open connection has this id.
+   */
+  dropConnection(connectionId: string): boolean;
+  /**
    * Graceful shutdown: refuse new handshakes, close every socket with 1001 (terminating those that do
    * not finish within closeGraceMs), stop fastify, close the backends. Idempotent.
    */
@@ -218,6 +223,15 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
     backends,
     events,
     connectionCount: () => hub.size,
+    dropConnection: (connectionId) => {
+      for (const conn of hub.all) {
+        if (conn.id !== connectionId) continue;
+        conn.closeReason ??= 'dropped';
+        conn.ws.terminate();
+        return true;
+      }
+      return false;
+    },
     close: () => (closePromise ??= shutdown()),
   };
 }

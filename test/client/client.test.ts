@@ -142,6 +142,35 @@ describe('client against the reference server', () => {
     expect(resumed.every((n) => n >= 0 && n <= 3)).toBe(true);
   });
 
+  it('server.dropConnection cuts only that connection; its client resumes what was fired meanwhile', async () => {
+    const server = await startTestServer();
+    let release: (() => void) | undefined;
+    const c = client({
+      url: server.url,
+      tokenProvider: tokenFor(8),
+      schedule: (fn) => {
+        release = fn;
+        return () => (release = undefined);
+      },
+    });
+    const other = client({ url: server.url, tokenProvider: tokenFor(9) });
+    const { events } = record(c);
+    const info = await c.connect();
+    await other.connect();
+    const down = waitForEvent<[ClientState]>(c, 'state', (s: ClientState) => s.state === 'reconnecting');
+    expect(server.dropConnection(info.connectionId!)).toBe(true);
+    expect(server.dropConnection('c-no-such-connection')).toBe(false);
+    const [state] = await down;
+    expect(state).toMatchObject({ state: 'reconnecting', attempt: 1 });
+    await rest(server.url).createBugReport({ title: 'while away', assignee_id: '8' });
+    const resumed = waitForEvent<[{ replayed: number }]>(c, 'resumed');
+    release!();
+    expect((await resumed)[0].replayed).toBe(2);
+    expect(events.map((e) => e.type)).toEqual(['bug_report', 'notification']);
+    expect(other.isOpen).toBe(true);
+    expect(other.connections).toBe(1);
+  });
+
   it('reports resume window exceeded when the server no longer holds since', async () => {
     const server = await startTestServer({ history: 2 });
     const proxy = await startDropProxy(server.url);
