@@ -217,13 +217,20 @@ describe('bugzapp load runs (in-process, against our server)', () => {
     const server = await startTestServer();
     const dir = await tempDir();
     const file = join(dir, 'tight.json');
-    // monitorEventLoopDelay never reports below its sampling resolution, so a 1 ms bound is always passed
-    await writeFile(file, JSON.stringify({ users: 4, events: 8, rate: 100, skipRateLimit: true, saturationLag: '1ms' }));
+    await writeFile(file, JSON.stringify({ users: 4, events: 20, rate: 50, skipRateLimit: true, saturationLag: '5ms' }));
     const c = capture();
+    // Saturate the generator for real: the run is in-process, so blocking this thread's event loop
+    // for 30 ms out of every 40 ms is exactly what an overloaded generator's loop goes through.
+    const hog = setInterval(() => {
+      const until = performance.now() + 30;
+      while (performance.now() < until);
+    }, 40);
+    onTestFinished(() => clearInterval(hog));
     const code = await runCli(['load', '--scenario', file, '--url', server.url, '--secret', TEST_SECRET, '--json'], c.io);
+    clearInterval(hog);
     expect(code, c.err()).toBe(3);
     const report = JSON.parse(c.out()) as LoadReport;
-    expect(report).toMatchObject({ verdict: 'invalid', exitCode: 3, generator: { saturated: true, saturationLagMs: 1 } });
+    expect(report).toMatchObject({ verdict: 'invalid', exitCode: 3, generator: { saturated: true, saturationLagMs: 5 } });
   });
 
   it('Ctrl-C (the io signal) stops the run and it still reports', async () => {
