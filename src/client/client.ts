@@ -230,6 +230,11 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
   private sentSince: string | undefined;
   /** The open connection has had its connection_established (or was treated as if). */
   private established = false;
+  /**
+   * Treated as established because establishWaitMs ran out with nothing received: a slow server's
+   * connection_established may still come, and its cursor still counts.
+   */
+  private establishedByWait = false;
   private cancelEstablishWait: (() => void) | undefined;
 
   /** seq of the newest event received. */
@@ -380,9 +385,13 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
       // closes at once (1011 while its backend is down) must still exhaust maxRetries
       this.connections++;
       this.established = false;
+      this.establishedByWait = false;
       this.cancelEstablishWait = this.o.schedule(() => {
         this.cancelEstablishWait = undefined;
-        if (this.ws === ws && !this.established) this.onEstablished(undefined);
+        if (this.ws === ws && !this.established) {
+          this.onEstablished(undefined);
+          this.establishedByWait = true;
+        }
       }, this.o.establishWaitMs);
       this.setState({ state: 'open', attempt: this.attempt });
     });
@@ -507,7 +516,10 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     }
     if (!msg) return;
     // a server that never sends connection_established: its first message stands in for it
-    if (!this.established && msg.type !== 'connection_established') this.onEstablished(undefined);
+    if (msg.type !== 'connection_established') {
+      if (!this.established) this.onEstablished(undefined);
+      this.establishedByWait = false;
+    }
     switch (msg.type) {
       case 'bug_report':
       case 'comment':
@@ -528,10 +540,15 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
 
   private onEstablished(payload: Extract<ServerMessage, { type: 'connection_established' }>['payload']): void {
     if (this.established) {
-      // a late connection_established after the wait: take its details, nothing else
+      // a late connection_established after the wait: take its details; when it is still the first
+      // message, its cursor too (a slow server does resume: it must not be taken for one that cannot)
       this.connectionId = payload?.connection_id;
       this.userId = payload?.user_id;
       this.rateLimit = payload?.rate_limit;
+      if (this.establishedByWait && payload?.cursor !== undefined) {
+        this.establishedByWait = false;
+        this.takeCursor(payload.cursor);
+      }
       return;
     }
     this.established = true;
@@ -542,36 +559,15 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     this.userId = payload?.user_id;
     this.rateLimit = payload?.rate_limit;
     const cursor = payload?.cursor;
-    this.cursor = cursor;
     if (cursor === undefined) {
+      this.cursor = undefined;
       this.resumeSupported = false;
       if (this.o.resume && !this.toldUnsupported) {
         this.toldUnsupported = true;
         this.emit('resume-unsupported');
       }
     } else {
-      this.resumeSupported = true;
-      const since = this.sentSince;
-      if (since === undefined) {
-        // a fresh start: anything after the cursor is what a later resume must ask for
-        this.position = cursor;
-      } else if (since === cursor) {
-        this.emit('resumed', { replayed: 0, since });
-      } else {
-        this.dedupe = this.seen.toSet();
-        this.dedupeLeft = this.o.dedupeWindow;
-        const replay: { since: string; cursor: string; count: number; cancel: (() => void) | undefined } = {
-          since,
-          cursor,
-          count: 0,
-          cancel: undefined,
-        };
-        this.replay = replay;
-        replay.cancel = this.o.schedule(() => {
-          replay.cancel = undefined;
-          if (this.replay === replay) this.endReplay(true);
-        }, this.o.replayWaitMs);
-      }
+      this.takeCursor(cursor);
     }
     const info: ConnectionInfo = {
       connectionId: this.connectionId,
@@ -587,6 +583,33 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
       this.connectWaiter = undefined;
     }
     this.emit('connected', info);
+  }
+
+  /** The connection's cursor: where a fresh start resumes from, or where the replay of `since` ends. */
+  private takeCursor(cursor: string): void {
+    this.cursor = cursor;
+    this.resumeSupported = true;
+    const since = this.sentSince;
+    if (since === undefined) {
+      // a fresh start: anything after the cursor is what a later resume must ask for
+      this.position = cursor;
+    } else if (since === cursor) {
+      this.emit('resumed', { replayed: 0, since });
+    } else {
+      this.dedupe = this.seen.toSet();
+      this.dedupeLeft = this.o.dedupeWindow;
+      const replay: { since: string; cursor: string; count: number; cancel: (() => void) | undefined } = {
+        since,
+        cursor,
+        count: 0,
+        cancel: undefined,
+      };
+      this.replay = replay;
+      replay.cancel = this.o.schedule(() => {
+        replay.cancel = undefined;
+        if (this.replay === replay) this.endReplay(true);
+      }, this.o.replayWaitMs);
+    }
   }
 
   private onWindowExceeded(oldest: string | undefined): void {

@@ -2,7 +2,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import {
   backoffCeiling,
   computeBackoff,
@@ -407,6 +407,33 @@ describe('client against servers without resume', () => {
     await again;
     await until(c, 'event', () => events.length === 1);
     expect(c.connections).toBe(2);
+  });
+
+  it('a connection_established later than establishWaitMs still brings resume: the reconnect sends since', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    onTestFinished(() => new Promise<void>((r) => wss.close(() => r())));
+    await new Promise((r) => wss.once('listening', r));
+    const sinces: (string | null)[] = [];
+    const sockets: WebSocket[] = [];
+    wss.on('connection', (ws, req) => {
+      sinces.push(new URL(req.url!, 'http://x').searchParams.get('since'));
+      sockets.push(ws);
+      if (sockets.length > 1) ws.send(encode({ type: 'connection_established', payload: { cursor: 's-6' } }));
+    });
+    const c = client({ url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, token: 't', establishWaitMs: 10 });
+    const { events } = record(c);
+    const unsupported = waitForEvent(c, 'resume-unsupported');
+    await c.connect();
+    await unsupported;
+    // the slow server's connection_established, then an event
+    sockets[0]!.send(encode({ type: 'connection_established', payload: { cursor: 's-5' } }));
+    sockets[0]!.send(encode({ type: 'notification', payload: { message: 'm', bug_report_id: 1 }, seq: 's-6' }));
+    await until(c, 'event', () => events.length === 1);
+    expect(c.resumeSupported).toBe(true);
+    const again = waitForEvent(c, 'connected');
+    sockets[0]!.close(1001);
+    await again;
+    expect(sinces).toEqual([null, 's-6']);
   });
 
   it.each([1008, 1009])('stops on %i without reconnecting', async (code) => {
