@@ -147,12 +147,17 @@ export class Hub {
     return true;
   }
 
-  /** Send a message that is not in the log (connection_established, pong, error). */
+  /**
+   * Send a message that is not in the log (connection_established, pong, error), with the
+   * slow-consumer check: a client that floods requests and never reads the answers is closed, not
+   * buffered for without bound.
+   */
   sendMessage(conn: Connection, msg: ServerMessage): void {
     const ws = conn.ws;
-    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.readyState !== WebSocket.OPEN || conn.closingSince !== 0) return;
     ws.send(encode(msg));
     this.metrics.messagesSent.inc({ type: msg.type });
+    if (ws.bufferedAmount > this.slowConsumerLimit) this.closeSlow(conn);
   }
 
   private closeSlow(conn: Connection): void {

@@ -99,6 +99,26 @@ describe('slow consumer', () => {
     expect(await metricValue(server, 'websocket_slow_consumer_disconnects_total')).toBe(1);
   });
 
+  it('closes a client that floods requests but never reads the answers, instead of buffering them without bound', async () => {
+    const server = await startTestServer({ slowConsumerLimit: 16 * 1024, closeGraceMs: 100, tickMs: 20 });
+    const flooder = await connectClient(server, 'flooder');
+    (flooder.ws as unknown as { _socket: Socket })._socket.pause();
+    let flagged = false;
+    const slowFlagged = once(server.events, 'slow_consumer').then(([info]) => {
+      flagged = true;
+      return info;
+    });
+    // every frame gets an answer ("Rate limit exceeded" past the first 10); bounded: 400 x 2,000 answers
+    // of ~60 bytes are far more than the loopback buffers hold
+    for (let round = 0; round < 400 && !flagged; round++) {
+      for (let i = 0; i < 2000; i++) flooder.ws.send('{"type":"ping"}');
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(flagged).toBe(true);
+    expect(await slowFlagged).toMatchObject({ userId: 'flooder' });
+    expect(await metricValue(server, 'websocket_slow_consumer_disconnects_total')).toBe(1);
+  });
+
   it('terminates a stalled consumer that never reads the close frame', async () => {
     const server = await startTestServer({ slowConsumerLimit: 16 * 1024, closeGraceMs: 100, tickMs: 20 });
     const slow = await connectClient(server, 'slow');
