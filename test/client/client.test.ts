@@ -40,6 +40,27 @@ function record(c: BugzappClient): { events: LoggedEvent[]; states: ClientState[
   return { events, states };
 }
 
+/**
+ * A `schedule` option under the test's control: the latest scheduled callback waits for `release()`
+ * (the test decides when a reconnect happens).
+ */
+function heldSchedule(): { schedule: NonNullable<BugzappClientOptions['schedule']>; pending(): boolean; release(): void } {
+  let held: (() => void) | undefined;
+  return {
+    schedule: (fn) => {
+      held = fn;
+      return () => (held = undefined);
+    },
+    pending: () => held !== undefined,
+    release: () => {
+      const fn = held;
+      held = undefined;
+      if (!fn) throw new Error('nothing scheduled');
+      fn();
+    },
+  };
+}
+
 function rest(url: string, user = 'reporter-1', secret = TEST_SECRET) {
   const r = createRestClient({ url, tokenProvider: tokenFor(user, secret) });
   onTestFinished(() => r.close());
@@ -144,15 +165,8 @@ describe('client against the reference server', () => {
 
   it('server.dropConnection cuts only that connection; its client resumes what was fired meanwhile', async () => {
     const server = await startTestServer();
-    let release: (() => void) | undefined;
-    const c = client({
-      url: server.url,
-      tokenProvider: tokenFor(8),
-      schedule: (fn) => {
-        release = fn;
-        return () => (release = undefined);
-      },
-    });
+    const reconnect = heldSchedule();
+    const c = client({ url: server.url, tokenProvider: tokenFor(8), schedule: reconnect.schedule });
     const other = client({ url: server.url, tokenProvider: tokenFor(9) });
     const { events } = record(c);
     const info = await c.connect();
@@ -164,7 +178,7 @@ describe('client against the reference server', () => {
     expect(state).toMatchObject({ state: 'reconnecting', attempt: 1 });
     await rest(server.url).createBugReport({ title: 'while away', assignee_id: '8' });
     const resumed = waitForEvent<[{ replayed: number }]>(c, 'resumed');
-    release!();
+    reconnect.release();
     expect((await resumed)[0].replayed).toBe(2);
     expect(events.map((e) => e.type)).toEqual(['bug_report', 'notification']);
     expect(other.isOpen).toBe(true);
@@ -174,16 +188,8 @@ describe('client against the reference server', () => {
   it('reports resume window exceeded when the server no longer holds since', async () => {
     const server = await startTestServer({ history: 2 });
     const proxy = await startDropProxy(server.url);
-    let release: (() => void) | undefined;
-    const c = client({
-      url: proxy.url,
-      tokenProvider: tokenFor(5),
-      // the test decides when the reconnect happens
-      schedule: (fn) => {
-        release = fn;
-        return () => (release = undefined);
-      },
-    });
+    const reconnect = heldSchedule();
+    const c = client({ url: proxy.url, tokenProvider: tokenFor(5), schedule: reconnect.schedule });
     const { events } = record(c);
     await c.connect();
     const api = rest(server.url);
@@ -194,8 +200,8 @@ describe('client against the reference server', () => {
     await down;
     for (let i = 0; i < 4; i++) await api.createBugReport({ title: `lost ${i}` });
     const exceeded = waitForEvent<[{ since: string; oldest: string | undefined }]>(c, 'resume-window-exceeded');
-    expect(release).toBeDefined();
-    release!();
+    expect(reconnect.pending()).toBe(true);
+    reconnect.release();
     const [info] = await exceeded;
     expect(info.since).toBe(events[0]!.seq);
     expect(info.oldest).toEqual(expect.any(String));

@@ -20,28 +20,27 @@ describe('buildTextFrame', () => {
   }
 });
 
+/** A plain ws server and one client of it: the server side of the pair is what the fast path writes to. */
+async function socketPair(): Promise<{ serverSide: WebSocket; client: WebSocket }> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+  onTestFinished(() => new Promise<void>((r) => wss.close(() => r())));
+  await once(wss, 'listening');
+  const { port } = wss.address() as { port: number };
+  const client = new WebSocket(`ws://127.0.0.1:${port}`);
+  onTestFinished(() => client.terminate());
+  const [serverSide] = (await once(wss, 'connection')) as [WebSocket];
+  await once(client, 'open');
+  return { serverSide, client };
+}
+
 describe('direct writes', () => {
   it('are available on server-side sockets of the installed ws (else the server silently falls back)', async () => {
-    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
-    onTestFinished(() => new Promise<void>((r) => wss.close(() => r())));
-    await once(wss, 'listening');
-    const { port } = wss.address() as { port: number };
-    const client = new WebSocket(`ws://127.0.0.1:${port}`);
-    onTestFinished(() => client.terminate());
-    const [serverSide] = (await once(wss, 'connection')) as [WebSocket];
-    await once(client, 'open');
+    const { serverSide } = await socketPair();
     expect(supportsDirectWrite(serverSide)).toBe(true);
   });
 
   it('are not used while a fragmented message is under way (a text frame there would break it)', async () => {
-    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
-    onTestFinished(() => new Promise<void>((r) => wss.close(() => r())));
-    await once(wss, 'listening');
-    const { port } = wss.address() as { port: number };
-    const client = new WebSocket(`ws://127.0.0.1:${port}`);
-    onTestFinished(() => client.terminate());
-    const [serverSide] = (await once(wss, 'connection')) as [WebSocket];
-    await once(client, 'open');
+    const { serverSide, client } = await socketPair();
     expect(directSocket(serverSide)).toBeDefined();
     serverSide.send('{"type":', { fin: false });
     expect(directSocket(serverSide)).toBeUndefined();
