@@ -178,6 +178,11 @@ export function buildHttp(ctx: HttpContext): HttpApp {
       void unprocessable(reply, jsonDecodeIssue(req.body.message));
       return { ok: false };
     }
+    if (req.body === undefined) {
+      // what FastAPI answers for a required body that was not sent
+      void unprocessable(reply, [{ loc: ['body'], msg: 'Field required', type: 'missing', input: null }]);
+      return { ok: false };
+    }
     return { ok: true, value: req.body };
   }
 

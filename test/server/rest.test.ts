@@ -77,23 +77,31 @@ describe('bug reports', () => {
       ['POST', { title: 'x', severity: 'urgent' }, 'enum', ['body', 'severity']],
       ['POST', [1], 'model_attributes_type', ['body']],
       ['POST', '{"title": ', 'json_invalid', ['body', 0]],
+      ['POST', undefined, 'missing', ['body']],
+      ['PATCH', undefined, 'missing', ['body']],
     ];
+    await rest(server, 'POST', '/bug-reports/', 'u', { title: 'target of the PATCH cases' });
     for (const [method, body, type, loc] of cases) {
-      const r = await rest(server, method, '/bug-reports/', 'u', body);
+      const r = await rest(server, method, method === 'PATCH' ? '/bug-reports/1' : '/bug-reports/', 'u', body);
       expect(r.status, JSON.stringify(body)).toBe(422);
       expect(r.body).toMatchObject({ detail: [{ type, loc }] });
       expect(typeof (r.body as { detail: { msg: unknown }[] }).detail[0]!.msg).toBe('string');
     }
-    const created = await rest(server, 'POST', '/bug-reports/', 'u', { title: 'ok' });
     const patch = await rest(server, 'PATCH', '/bug-reports/1', 'u', { status: 'done' });
     expect(patch.status).toBe(422);
     expect(patch.body).toMatchObject({ detail: [{ type: 'enum', loc: ['body', 'status'] }] });
     const comment = await rest(server, 'POST', '/bug-reports/1/comments', 'u', { body: '' });
     expect(comment.status).toBe(422);
-    // the only event is the one valid creation
-    await recorder.waitFor((m) => m.type === 'bug_report');
-    expect(created.status).toBe(201);
-    expect(recorder.messages.map((m) => m.type)).toEqual(['connection_established', 'bug_report']);
+    // sent last, so that an event pushed by any bad request before it would be seen first
+    const updated = await rest(server, 'PATCH', '/bug-reports/1', 'u', { title: 'ok' });
+    // the only events are the valid creation and the valid update
+    await recorder.waitFor((m) => m.type === 'bug_report' && m.action === 'updated');
+    expect(updated.status).toBe(200);
+    expect(recorder.messages.map((m) => (m.type === 'bug_report' ? `${m.type}:${m.action}` : m.type))).toEqual([
+      'connection_established',
+      'bug_report:created',
+      'bug_report:updated',
+    ]);
   });
 });
 
