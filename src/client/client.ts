@@ -545,9 +545,10 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
       this.connectionId = payload?.connection_id;
       this.userId = payload?.user_id;
       this.rateLimit = payload?.rate_limit;
-      if (this.establishedByWait && payload?.cursor !== undefined) {
+      const cursor = seqOf(payload?.cursor);
+      if (this.establishedByWait && cursor !== undefined) {
         this.establishedByWait = false;
-        this.takeCursor(payload.cursor);
+        this.takeCursor(cursor);
       }
       return;
     }
@@ -558,7 +559,7 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     this.connectionId = payload?.connection_id;
     this.userId = payload?.user_id;
     this.rateLimit = payload?.rate_limit;
-    const cursor = payload?.cursor;
+    const cursor = seqOf(payload?.cursor);
     if (cursor === undefined) {
       this.cursor = undefined;
       this.resumeSupported = false;
@@ -630,7 +631,7 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
   }
 
   private onEvent(event: LoggedEvent, receivedAt: number): void {
-    const seq = event.seq;
+    const seq = seqOf(event.seq);
     if (seq !== undefined) {
       if (seq === this.lastSeq || (this.dedupe !== undefined && this.dedupe.has(seq))) {
         this.duplicates++;
@@ -670,6 +671,16 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     this.emit('event', event, receivedAt);
     if (this.iterators) for (const it of this.iterators) it.push({ event, receivedAt });
   }
+}
+
+/**
+ * A seq or cursor as the client keeps it: a string (a number is taken as its decimal string); any
+ * other value from a server is ignored, never compared or sent back.
+ */
+function seqOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
 }
 
 function errText(err: unknown): string {

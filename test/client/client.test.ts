@@ -442,6 +442,37 @@ describe('client against servers without resume', () => {
     expect(sinces).toEqual([null, 's-6']);
   });
 
+  it('survives a numeric cursor and a seq that is not a string or a number (resumes with the decimal string)', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    onTestFinished(() => new Promise<void>((r) => wss.close(() => r())));
+    await new Promise((r) => wss.once('listening', r));
+    const sinces: (string | null)[] = [];
+    const send = (ws: WebSocket, msg: Record<string, unknown>): void => ws.send(JSON.stringify(msg));
+    wss.on('connection', (ws, req) => {
+      const since = new URL(req.url!, 'http://x').searchParams.get('since');
+      sinces.push(since);
+      const note = (seq: unknown) => ({ type: 'notification', payload: { message: 'm', bug_report_id: 1 }, seq });
+      if (since === null) {
+        send(ws, { type: 'connection_established', payload: { cursor: 5 } });
+        send(ws, note(6));
+        ws.close(1001);
+      } else {
+        send(ws, { type: 'connection_established', payload: { cursor: 8 } });
+        send(ws, note(7));
+        send(ws, note({ not: 'a seq' }));
+        send(ws, note(8));
+      }
+    });
+    const c = client({ url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, token: 't' });
+    const { events } = record(c);
+    const resumed = waitForEvent<[{ replayed: number }]>(c, 'resumed');
+    await c.connect();
+    expect((await resumed)[0].replayed).toBe(2);
+    await until(c, 'event', () => events.length === 4);
+    expect(sinces).toEqual([null, '6']);
+    expect(c.lastSeq).toBe('8');
+  });
+
   it.each([1008, 1009])('stops on %i without reconnecting', async (code) => {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     onTestFinished(() => new Promise<void>((r) => wss.close(() => r())));
