@@ -65,8 +65,9 @@ export interface RunningServer {
    */
   dropConnection(connectionId: string): boolean;
   /**
-   * Graceful shutdown: refuse new handshakes, close every socket with 1001 (terminating those that do
-   * not finish within closeGraceMs), stop fastify, close the backends. Idempotent.
+   * Graceful shutdown: refuse new requests and handshakes, let change requests already running publish,
+   * close every socket with 1001, stop fastify, close the backends. Sockets and HTTP requests that have
+   * not finished within closeGraceMs are cut, so it ends in about closeGraceMs + 1 s at most. Idempotent.
    */
   close(): Promise<void>;
 }
@@ -179,6 +180,7 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
     closing = true;
     logger.info({ connections: hub.size }, 'shutting down');
     let timer: NodeJS.Timeout | undefined;
+    const deadline = performance.now() + options.closeGraceMs;
     const graceOver = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, options.closeGraceMs);
     });
@@ -206,7 +208,19 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
       clearTimeout(timer);
     }
     housekeeper.stop();
-    await fastifyClosed;
+    // an HTTP request still running after the grace (a stalled client) is cut: close() stays bounded
+    const httpClosed = await Promise.race([
+      fastifyClosed.then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), Math.max(0, deadline - performance.now()));
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!httpClosed) {
+      logger.warn('cutting HTTP connections whose requests did not finish within the grace');
+      app.server.closeAllConnections();
+      await fastifyClosed;
+    }
     wss.close();
     await Promise.allSettled([backends.engine.close(), backends.store.close(), backends.rateLimiter.close()]);
     logger.info('closed');

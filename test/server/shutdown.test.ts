@@ -1,6 +1,6 @@
 // Graceful shutdown and the /metrics names.
 import { once } from 'node:events';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import pino from 'pino';
@@ -88,6 +88,28 @@ describe('close()', () => {
     (stalled.ws as unknown as { _socket: Socket })._socket.pause();
     await server.close();
     expect(server.connectionCount()).toBe(0);
+  });
+
+  it('finishes even when an HTTP client never completes its request', async () => {
+    const server = await createServer({ port: 0, secret: TEST_SECRET, closeGraceMs: 100 });
+    const socket = connect(server.port, '127.0.0.1');
+    onTestFinished(() => {
+      socket.destroy();
+    });
+    await once(socket, 'connect');
+    // headers that never end (a stalled or slowloris client): the request stays active
+    socket.write('POST /bug-reports/ HTTP/1.1\r\nHost: x\r\n');
+    const seen = once(socket, 'close', { signal: AbortSignal.timeout(10_000) });
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error('close() hung')), 10_000);
+    });
+    try {
+      await Promise.race([server.close(), hung]);
+    } finally {
+      clearTimeout(timer);
+    }
+    await seen;
   });
 
   it('refuses handshakes once closing', async () => {
