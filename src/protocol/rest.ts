@@ -45,6 +45,21 @@ export interface CommentCreate {
   body: string;
 }
 
+/** A new bug report as the server stores it: defaults filled in, open, created and updated `now`. */
+export function newBugReport(id: number, input: BugReportCreate, reporterId: string, now: string): BugReport {
+  return {
+    id,
+    title: input.title,
+    description: input.description ?? '',
+    severity: input.severity ?? 'medium',
+    status: 'open',
+    assignee_id: input.assignee_id ?? null,
+    reporter_id: reporterId,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
 /** One entry of a FastAPI 422 `detail` array. */
 export interface ValidationIssue {
   loc: (string | number)[];

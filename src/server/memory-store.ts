@@ -1,5 +1,6 @@
 // The embedded REST store: bug reports and comments in Maps, ids counting from 1.
 import type { BugReport, BugReportCreate, BugReportPatch, Comment } from '../protocol/index.ts';
+import { newBugReport } from '../protocol/index.ts';
 import type { Store, StoreChange } from './backends.ts';
 
 /** Same fields, same values (records hold only strings, numbers and null). */
@@ -27,18 +28,7 @@ export class MemoryStore implements Store {
   }
 
   createBugReport(input: BugReportCreate, reporterId: string): Promise<BugReport> {
-    const now = this.now();
-    const bug: BugReport = {
-      id: this.nextBugId++,
-      title: input.title,
-      description: input.description ?? '',
-      severity: input.severity ?? 'medium',
-      status: 'open',
-      assignee_id: input.assignee_id ?? null,
-      reporter_id: reporterId,
-      created_at: now,
-      updated_at: now,
-    };
+    const bug = newBugReport(this.nextBugId++, input, reporterId, this.now());
     this.bugs.set(bug.id, bug);
     return Promise.resolve({ ...bug });
   }

@@ -19,7 +19,7 @@ import { encode, mintTokenSync, type LoggedEvent } from '../../src/protocol/inde
 import { startGuideServer } from '../../fixtures/servers/guide-server.ts';
 import { freePort, startTestServer, TEST_SECRET } from '../helpers/server.ts';
 import { startDropProxy } from './drop-proxy.ts';
-import { until, waitForEvent } from './wait.ts';
+import { until, waitForEvent } from '../helpers/events.ts';
 
 function tokenFor(user: string | number, secret = TEST_SECRET): () => string {
   return () => mintTokenSync({ userId: user, secret });

@@ -5,7 +5,7 @@ import { AuthError } from '../../src/errors.ts';
 import { mintTokenSync, type LoggedEvent } from '../../src/protocol/index.ts';
 import { fastApiUnavailableReason, startFastApiGuideServer } from '../../fixtures/servers/fastapi-guide.ts';
 import { startDropProxy } from './drop-proxy.ts';
-import { until, waitForEvent } from './wait.ts';
+import { until, waitForEvent } from '../helpers/events.ts';
 
 const SECRET = 'fastapi-guide-test-secret';
 const unavailable = fastApiUnavailableReason();

@@ -5,7 +5,7 @@ import { mintTokenSync, type LoggedEvent } from '../../src/protocol/index.ts';
 import { RedisServer, skipRedis } from '../helpers/redis.ts';
 import { startTestServer, TEST_SECRET } from '../helpers/server.ts';
 import { startDropProxy } from './drop-proxy.ts';
-import { until, waitForEvent } from './wait.ts';
+import { until, waitForEvent } from '../helpers/events.ts';
 
 describe.skipIf(skipRedis())('client resume with the Redis engine', () => {
   async function redis(): Promise<RedisServer> {

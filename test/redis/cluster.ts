@@ -8,6 +8,7 @@ import { onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { decodeServerMessage, ErrorText, isLoggedEvent, type LoggedEvent } from '../../src/protocol/index.ts';
 import { TEST_SECRET, testToken } from '../helpers/server.ts';
+import { until as sharedUntil, waitForEvent as sharedWaitForEvent, type Emitter } from '../helpers/events.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
@@ -219,35 +220,12 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: () => stri
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Resolves with the args of the first `event` of `emitter` that satisfies `predicate`; rejects after the timeout. */
-export function waitForEvent<A extends unknown[]>(
-  emitter: { on(e: string, l: (...a: any[]) => void): unknown; off(e: string, l: (...a: any[]) => void): unknown },
+/** The shared waits, with this file's longer default (instances are child processes). */
+export const waitForEvent = <A extends unknown[]>(
+  emitter: Emitter,
   event: string,
-  predicate: (...args: A) => boolean = () => true,
+  predicate?: (...args: A) => boolean,
   timeoutMs = WAIT_MS,
-): Promise<A> {
-  return new Promise((resolve, reject) => {
-    const onEvent = (...args: unknown[]): void => {
-      if (!predicate(...(args as A))) return;
-      clearTimeout(timer);
-      emitter.off(event, onEvent);
-      resolve(args as A);
-    };
-    const timer = setTimeout(() => {
-      emitter.off(event, onEvent);
-      reject(new Error(`no matching '${event}' within ${timeoutMs} ms`));
-    }, timeoutMs);
-    emitter.on(event, onEvent);
-  });
-}
-
-/** Resolves once `check()` holds, re-checked on every `event` of `emitter`. */
-export function until(
-  emitter: Parameters<typeof waitForEvent>[0],
-  event: string,
-  check: () => boolean,
-  timeoutMs = WAIT_MS,
-): Promise<void> {
-  if (check()) return Promise.resolve();
-  return waitForEvent(emitter, event, () => check(), timeoutMs).then(() => undefined);
-}
+): Promise<A> => sharedWaitForEvent(emitter, event, predicate, timeoutMs);
+export const until = (emitter: Emitter, event: string, check: () => boolean, timeoutMs = WAIT_MS): Promise<void> =>
+  sharedUntil(emitter, event, check, timeoutMs);

@@ -3,6 +3,7 @@
 // PATCH, DELETE and adding a comment are Lua scripts, atomic against concurrent requests on any instance.
 import type { Redis } from 'ioredis';
 import type { BugReport, BugReportCreate, BugReportPatch, Comment } from '../../protocol/index.ts';
+import { newBugReport } from '../../protocol/index.ts';
 import type { Store, StoreChange } from '../backends.ts';
 import { defineScript, unavailable, type ScriptFn } from './connection.ts';
 import type { RedisMetrics } from './metrics.ts';
@@ -74,18 +75,7 @@ export class RedisStore implements Store {
   createBugReport(input: BugReportCreate, reporterId: string): Promise<BugReport> {
     return this.guard('could not store the bug report', async () => {
       const id = await this.redis.incr(this.bugIdKey);
-      const now = this.now();
-      const bug: BugReport = {
-        id,
-        title: input.title,
-        description: input.description ?? '',
-        severity: input.severity ?? 'medium',
-        status: 'open',
-        assignee_id: input.assignee_id ?? null,
-        reporter_id: reporterId,
-        created_at: now,
-        updated_at: now,
-      };
+      const bug = newBugReport(id, input, reporterId, this.now());
       await this.redis.hset(this.bugsKey, String(id), JSON.stringify(bug));
       return bug;
     });

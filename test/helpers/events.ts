@@ -1,11 +1,15 @@
 // Waiting on a client's events in tests: every wait has a timeout that only fails.
-import type { EventEmitter } from 'node:events';
+/** Anything with on/off: node's EventEmitter, a ws socket, a child process. */
+export interface Emitter {
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  off(event: string, listener: (...args: any[]) => void): unknown;
+}
 
 export const WAIT_MS = 10_000;
 
 /** Resolves with the args of the first `event` whose args satisfy `predicate`. */
 export function waitForEvent<A extends unknown[]>(
-  emitter: EventEmitter<any>,
+  emitter: Emitter,
   event: string,
   predicate: (...args: A) => boolean = () => true,
   timeoutMs = WAIT_MS,
@@ -26,7 +30,7 @@ export function waitForEvent<A extends unknown[]>(
 }
 
 /** Polls `check` on every emitted `event` until it is true. */
-export function until(emitter: EventEmitter<any>, event: string, check: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
+export function until(emitter: Emitter, event: string, check: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
   if (check()) return Promise.resolve();
   return waitForEvent(emitter, event, () => check(), timeoutMs).then(() => undefined);
 }
