@@ -1,37 +1,17 @@
 // Latency histograms of the bench: microseconds in HDR histograms, merged exactly across workers by
-// shipping them as compressed base64.
-import * as hdr from 'hdr-histogram-js';
+// shipping them encoded; summarised in the bench's own report shape.
+import { addEncoded, createHistogram, encodeHistogram, type Histogram } from '../src/loadtest/histogram.ts';
 
-/** 1 µs to 10 minutes, 3 significant digits. */
-const HIGHEST_US = 600_000_000;
-
-export type Histogram = hdr.Histogram;
-
-export function createHistogram(): Histogram {
-  return hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: HIGHEST_US,
-    numberOfSignificantValueDigits: 3,
-    bitBucketSize: 32,
-    autoResize: false,
-    useWebAssembly: false,
-  });
-}
+// The same histograms as bugzapp load (1 µs resolution, pure JS so worker threads need no WASM).
+export { createHistogram, encodeHistogram, type Histogram };
 
 export function recordMicros(h: Histogram, micros: number): void {
-  h.recordValue(Math.min(HIGHEST_US, Math.max(1, Math.round(micros))));
-}
-
-export function encodeHistogram(h: Histogram): string {
-  return hdr.encodeIntoCompressedBase64(h);
+  h.recordValue(Math.max(1, Math.round(micros)));
 }
 
 export function mergeEncoded(encoded: readonly string[]): Histogram {
   const total = createHistogram();
-  for (const e of encoded) {
-    const h = hdr.decodeFromCompressedBase64(e, 32, false);
-    total.add(h);
-  }
+  for (const e of encoded) addEncoded(total, e);
   return total;
 }
 
