@@ -290,8 +290,9 @@ export class Firer {
           this.errorSamples.push(message);
           this.o.onError?.(message);
         }
-        // an operation that failed causes nothing the ledger could demand; the bug may be gone
-        if (bug && op !== 'delete') this.idleBugs.push(bug);
+        // an operation that failed causes nothing the ledger could demand. The bug stays out of the
+        // pool: its title, assignee and notified state were set for a change the server may or may not
+        // have made (a 500, a timeout), and a later delete or comment would expect the wrong event
         for (const ev of evs) this.o.sink.ack({ idx: ev.idx, ok: false, respondedAt });
         this.settle();
       },

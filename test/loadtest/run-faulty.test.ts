@@ -85,3 +85,32 @@ describe('runLoadTest against a faulty server', () => {
     expect(two.r.latency.connect.count).toBe(USERS * CONNS);
   });
 });
+
+describe('runLoadTest when updates fail', () => {
+  it('a failed update does not leave a title or assignee the server never applied in the ledger (no false missing on a later delete or comment)', async () => {
+    const server = await startFaultyServer({ secret: SECRET, faultsFromConnections: 6, failLoadPatches: true });
+    closers.push(() => server.close());
+    const r = await runLoadTest({
+      urls: [server.url],
+      secret: SECRET,
+      users: 3,
+      connsPerUser: 2,
+      events: 60,
+      rate: 500,
+      mix: { bug_report: 1, update: 2, delete: 2, comment: 2 },
+      assignRatio: 1,
+      drainTimeoutMs: 1500,
+      skipRateLimit: true,
+    });
+    expect(r.throughput.restErrors).toBeGreaterThan(0);
+    expect(r.errors.some((e) => /^update: /.test(e))).toBe(true);
+    const t = r.delivery.total;
+    expect(t.expected).toBeGreaterThan(0);
+    expect(t.missing).toBe(0);
+    expect(t.duplicated).toBe(0);
+    expect(t.misrouted).toBe(0);
+    expect(t.unmatched).toBe(0);
+    expect(t.delivered).toBe(t.expected);
+    expect(r.drainComplete).toBe(true);
+  });
+});
