@@ -47,4 +47,59 @@ describe('probeRateLimit', () => {
     expect(r.status).toBe('fail');
     expect(r.details[0]!.detail).toMatch(/no limit enforced/);
   });
+
+  it('a server slower to answer than its window passes: the burst over both connections of the user is judged in one window', async () => {
+    const limit = { max: 10, windowMs: 100 };
+    const server = await startFaultyServer({
+      secret: SECRET,
+      advertisedRateLimit: { max: limit.max, window_ms: limit.windowMs },
+      enforceRateLimit: limit,
+      answerDelayMs: 150,
+    });
+    closers.push(() => server.close());
+    const r = await probeRateLimit({ url: server.url, secret: SECRET, userA: 'a', userB: 'b', given: undefined, advertised: limit, timeoutMs: 5000 });
+    expect(r.details.filter((d) => !d.pass)).toEqual([]);
+    expect(r.status).toBe('pass');
+    expect(r.measured).toEqual(limit);
+  });
+
+  it('a per-connection limit fails the per-user check', async () => {
+    const server = await startFaultyServer({
+      secret: SECRET,
+      advertisedRateLimit: { max: 10, window_ms: 1000 },
+      enforceRateLimit: { max: 10, windowMs: 1000 },
+      rateLimitPerConnection: true,
+    });
+    closers.push(() => server.close());
+    const r = await probeRateLimit({ url: server.url, secret: SECRET, userA: 'a', userB: 'b', given: undefined, advertised: { max: 10, windowMs: 1000 }, timeoutMs: 5000 });
+    expect(r.status).toBe('fail');
+    expect(r.details.find((d) => d.name === 'per user across connections')?.pass).toBe(false);
+  });
+
+  it('a server that answers no ping fails the measured check at once instead of passing with max 0', async () => {
+    const server = await startFaultyServer({ secret: SECRET, advertisedRateLimit: null, silentPings: true });
+    closers.push(() => server.close());
+    const r = await probeRateLimit({ url: server.url, secret: SECRET, userA: 'a', userB: 'b', given: undefined, advertised: undefined, timeoutMs: 300 });
+    expect(r.status).toBe('fail');
+    expect(r.measured).toBeUndefined();
+    expect(r.details[0]).toMatchObject({ name: 'limit enforced', pass: false });
+    expect(r.details[0]!.detail).toMatch(/unanswered/);
+  });
+
+  it('a limit given but no ping answered fails once, without retries', async () => {
+    const server = await startFaultyServer({ secret: SECRET, advertisedRateLimit: null, silentPings: true });
+    closers.push(() => server.close());
+    const r = await probeRateLimit({ url: server.url, secret: SECRET, userA: 'a', userB: 'b', given: { max: 5, windowMs: 50 }, advertised: undefined, timeoutMs: 300 });
+    expect(r.status).toBe('fail');
+    expect(r.details[0]).toMatchObject({ name: 'exactly max per window', pass: false });
+    expect(r.details[0]!.detail).toMatch(/unanswered/);
+  });
+
+  it('measures a limit larger than the first burst instead of reporting none', async () => {
+    const server = await startFaultyServer({ secret: SECRET, advertisedRateLimit: null, enforceRateLimit: { max: 300, windowMs: 1000 } });
+    closers.push(() => server.close());
+    const r = await probeRateLimit({ url: server.url, secret: SECRET, userA: 'a', userB: 'b', given: undefined, advertised: undefined, timeoutMs: 5000 });
+    expect(r.details[0]).toMatchObject({ name: 'limit enforced', pass: true });
+    expect(r.measured?.max).toBe(300);
+  });
 });
