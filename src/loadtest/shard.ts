@@ -40,6 +40,8 @@ interface LedgerEvent {
   firstMin: number;
   firstMax: number;
   expectedLive: number;
+  /** First receipts at connections eligible when they came (before the drain ended). */
+  deliveredLive: number;
 }
 
 interface PendingReceipt {
@@ -60,7 +62,13 @@ export class Shard {
   private readonly clients: (BugzappClient | undefined)[];
   private readonly startedAt: Float64Array;
   private readonly establishedAt: Float64Array;
+  /** When a connection that never got connection_established was given up (0 = not failed). */
   private readonly closedAt: Float64Array;
+  /**
+   * Per connection that lost events after it was established (no resume), the gaps as
+   * [closed, reopened, closed, reopened...]; reopened 0 = still closed. Events fired in a gap are not owed.
+   */
+  private readonly gaps: (number[] | undefined)[];
   private readonly lastSeq: (string | undefined)[];
   private readonly closing: Uint8Array;
   private readonly events: LedgerEvent[] = [];
@@ -89,7 +97,6 @@ export class Shard {
   private settled = 0;
   private reconnects = 0;
   private dropped = 0;
-  private delivered = 0;
   private duplicated = 0;
   private misrouted = 0;
   private frames = 0;
@@ -111,6 +118,7 @@ export class Shard {
     this.startedAt = new Float64Array(this.n);
     this.establishedAt = new Float64Array(this.n);
     this.closedAt = new Float64Array(this.n);
+    this.gaps = new Array<number[] | undefined>(this.n);
     this.lastSeq = new Array<string | undefined>(this.n);
     this.closing = new Uint8Array(this.n);
     this.lag = createLagMonitor();
@@ -197,29 +205,37 @@ export class Shard {
     // the client drops a repeated seq; for the ledger that is a receipt, a duplicate
     client.on('duplicate', (event) => this.onEvent(c, event, now()));
     client.on('connected', () => {
-      if (this.establishedAt[c] === 0) this.onEstablished(c, now());
-      else this.reconnects++;
+      if (this.establishedAt[c] === 0) {
+        if (this.closedAt[c] === 0) this.onEstablished(c, now());
+        return;
+      }
+      this.reconnects++;
+      // back after a gap without resume: owed again what is fired from now on
+      const g = this.gaps[c];
+      if (g !== undefined && g[g.length - 1] === 0) g[g.length - 1] = now();
     });
     client.on('state', (state) => {
       if (state.state !== 'reconnecting' || this.establishedAt[c] === 0 || this.finished) return;
       // without resume the events of the gap are lost to this connection: it stops being owed them
-      if (client.resumeSupported !== true && this.closedAt[c] === 0) {
-        this.closedAt[c] = now();
-        this.dropped++;
-      }
+      if (client.resumeSupported !== true) this.openGap(c);
     });
     client.connect().catch((err: unknown) => {
       if (this.establishedAt[c] === 0) this.fail(c, err instanceof Error ? err.message : String(err));
-      else if (!this.finished && this.closedAt[c] === 0) {
-        this.closedAt[c] = now();
-        this.dropped++;
-      }
+      else if (!this.finished) this.openGap(c);
     });
     void client.waitClosed().then(() => {
-      if (this.finished || this.establishedAt[c] === 0 || this.closedAt[c] !== 0) return;
-      this.closedAt[c] = now();
-      this.dropped++;
+      if (!this.finished && this.establishedAt[c] !== 0) this.openGap(c);
     });
+  }
+
+  /** The connection stopped receiving (closed for good, or reconnecting without resume). */
+  private openGap(c: number): void {
+    const g = this.gaps[c];
+    if (g !== undefined && g[g.length - 1] === 0) return;
+    const at = now();
+    if (g === undefined) this.gaps[c] = [at, 0];
+    else g.push(at, 0);
+    this.dropped++;
   }
 
   private fail(c: number, message: string): void {
@@ -319,7 +335,6 @@ export class Shard {
 
   private onEstablished(c: number, at: number): void {
     this.establishedAt[c] = at;
-    this.closedAt[c] = 0;
     this.opened++;
     this.settled++;
     recordMs(this.hConnect, at - this.startedAt[c]!);
@@ -360,7 +375,7 @@ export class Shard {
       ev.late[c] = 1;
       return;
     }
-    this.delivered++;
+    ev.deliveredLive++;
     const latency = at - ev.sentAt;
     recordMs(ev.type === T_NOTIFICATION ? this.hNotification : this.hBroadcast, latency);
     if (ev.firstMin === 0 || at < ev.firstMin) ev.firstMin = at;
@@ -381,6 +396,7 @@ export class Shard {
       firstMin: 0,
       firstMax: 0,
       expectedLive: 0,
+      deliveredLive: 0,
     };
     this.bind(key, idx);
   }
@@ -418,20 +434,35 @@ export class Shard {
     ev.expectedLive = expected;
   }
 
-  /** Who must receive `ev`: open before it was fired, not lost (without resume) before it was answered. */
+  /**
+   * Who must receive `ev`: open before it was fired, and not in a gap (closed, or reconnecting without
+   * resume) at any time between its registration and its answer.
+   */
   private isEligible(ev: LedgerEvent, c: number): boolean {
     const est = this.establishedAt[c]!;
     if (est === 0 || est > ev.registeredAt) return false;
-    const closed = this.closedAt[c]!;
-    if (closed !== 0 && closed < ev.respondedAt) return false;
+    const g = this.gaps[c];
+    if (g !== undefined) {
+      for (let i = 0; i < g.length; i += 2) {
+        const reopened = g[i + 1]!;
+        if (g[i]! < ev.respondedAt && (reopened === 0 || reopened > ev.registeredAt)) return false;
+      }
+    }
     return ev.type !== T_NOTIFICATION || this.init.conns[c]!.userId === ev.target;
   }
 
   // ---- summaries -----------------------------------------------------------------------------
 
   private progress(): ShardProgress {
+    // per event, never more delivered than expected: receipts of a failed POST, or at a connection that
+    // then dropped, must not make up for a missing one elsewhere (the drain would end early)
     let expected = 0;
-    for (const ev of this.events) if (ev && ev.ok) expected += ev.expectedLive;
+    let delivered = 0;
+    for (const ev of this.events) {
+      if (!ev || !ev.ok) continue;
+      expected += ev.expectedLive;
+      delivered += Math.min(ev.deliveredLive, ev.expectedLive);
+    }
     const elu = performance.eventLoopUtilization(this.eluStart);
     return {
       sync: this.syncSeen,
@@ -441,7 +472,7 @@ export class Shard {
       reconnects: this.reconnects,
       dropped: this.dropped,
       expected,
-      delivered: this.delivered,
+      delivered,
       duplicated: this.duplicated,
       misrouted: this.misrouted,
       frames: this.frames,

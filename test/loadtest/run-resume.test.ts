@@ -1,6 +1,7 @@
 // Connections cut mid-run (a proxy drops every TCP connection): the simulated clients reconnect with
 // `since`, and the ledger shows nothing lost and nothing twice.
 import { afterEach, describe, expect, it } from 'vitest';
+import { startFaultyServer } from '../../fixtures/servers/faulty-server.ts';
 import { createServer } from '../../src/server/index.ts';
 import { runLoadTest } from '../../src/loadtest/index.ts';
 import { startDropProxy } from '../client/drop-proxy.ts';
@@ -49,5 +50,48 @@ describe('runLoadTest through dropped connections', () => {
     // POSTs cut in flight are errors, never expected deliveries
     expect(r.throughput.eventsAccepted + r.throughput.restErrors).toBe(40);
     expect(r.capabilities.resume.status).toBe('supported');
+  });
+
+  it('a connection that reconnects without resume is owed again what is fired once it is back', async () => {
+    // no seq, no cursor: the clients can't resume, so the events of the gap are not owed; the rest are
+    const server = await startFaultyServer({ secret: SECRET, seq: false });
+    closers.push(() => server.close());
+    const proxy = await startDropProxy(server.url);
+    closers.push(() => proxy.close());
+    const conns = 20;
+    let cut = 0;
+    let firedAtCut = 0;
+    const r = await runLoadTest(
+      {
+        urls: [proxy.url],
+        secret: SECRET,
+        users: 10,
+        connsPerUser: 2,
+        events: 100,
+        rate: 50,
+        mix: { bug_report: 1 },
+        assignRatio: 0,
+        drainTimeoutMs: 10_000,
+        skipRateLimit: true,
+        progressIntervalMs: 20,
+      },
+      {
+        onProgress: (e) => {
+          if (e.kind === 'fire' && e.fired >= 10 && cut === 0) {
+            firedAtCut = e.fired;
+            cut = proxy.dropAll();
+          }
+        },
+      },
+    );
+    expect(cut).toBeGreaterThanOrEqual(conns);
+    expect(r.capabilities.resume.status).toBe('unsupported');
+    expect(r.connections.reconnects).toBeGreaterThanOrEqual(conns);
+    const b = r.delivery.byType.bug_report;
+    // before: a dropped connection was never owed anything again, so only the events before the cut counted
+    expect(b.expected).toBeGreaterThan(conns * (firedAtCut + 10));
+    expect(b.missing).toBe(0);
+    expect(b.duplicated).toBe(0);
+    expect(b.delivered).toBe(b.expected);
   });
 });
