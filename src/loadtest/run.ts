@@ -373,8 +373,15 @@ function buildResult(b: BuildInput): LoadTestResult {
   const byType: Record<LoggedType, DeliveryCounts> = { bug_report: zeroCounts(), comment: zeroCounts(), notification: zeroCounts() };
   const spread = createHistogram();
   for (const ev of events) {
-    if (!ev.ok) continue;
     const c = byType[TYPE_NAMES[ev.type]!];
+    if (!ev.ok) {
+      // nothing is owed for a failed POST; a misrouted notification of it is still a leak
+      for (const f of finals) {
+        const off = ev.idx * PER_EVENT_FIELDS;
+        if (off < f.perEvent.length) c.misrouted += f.perEvent[off + 4]!;
+      }
+      continue;
+    }
     c.events++;
     let min = 0;
     let max = 0;

@@ -513,7 +513,8 @@ export class Shard {
     let offendingEvents = 0;
     for (let i = 0; i < nEv; i++) {
       const ev = this.events[i];
-      if (!ev || !ev.ok) continue;
+      // a failed POST owes nothing, but a notification of it at another user's connection still leaked
+      if (!ev || !ev.acked) continue;
       let expected = 0;
       let delivered = 0;
       let missing = 0;
@@ -534,7 +535,7 @@ export class Shard {
           if (samples.misrouted.length < MAX_SAMPLES) samples.misrouted.push(label);
           continue;
         }
-        if (!this.isEligible(ev, c)) continue;
+        if (!ev.ok || !this.isEligible(ev, c)) continue;
         expected++;
         if (count === 0) {
           missing++;

@@ -141,3 +141,29 @@ describe('runLoadTest draining', () => {
     expect(r.drainComplete).toBe(false);
   });
 });
+
+describe('runLoadTest and failed POSTs', () => {
+  it('a notification sent to another user is misrouted even when its POST was answered 500', async () => {
+    const server = await startFaultyServer({ secret: SECRET, faultsFromConnections: 6, failAfterBroadcast: 1, misrouteNotification: 1 });
+    closers.push(() => server.close());
+    const r = await runLoadTest({
+      urls: [server.url],
+      secret: SECRET,
+      users: 3,
+      connsPerUser: 2,
+      events: 3,
+      rate: 200,
+      mix: { bug_report: 1 },
+      assignRatio: 1,
+      drainTimeoutMs: 1000,
+      skipRateLimit: true,
+    });
+    expect(server.stats.misrouted).toBe(1);
+    expect(r.throughput.restErrors).toBe(1);
+    expect(r.delivery.byType.notification.misrouted).toBe(1);
+    expect(r.delivery.total.misrouted).toBe(1);
+    expect(r.delivery.byType.notification.events).toBe(2);
+    expect(r.delivery.byType.notification.missing).toBe(0);
+    expect(r.delivery.firstOffenders.map((o) => o.kind)).toContain('misrouted');
+  });
+});
