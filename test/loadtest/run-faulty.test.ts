@@ -40,6 +40,26 @@ async function runAgainstFaulty(workers: number): Promise<{ r: LoadTestResult; s
   return { r, stats: server.stats };
 }
 
+/** A small run (3 users x 2 connections, faults from the first load connection) against a faulty server. */
+async function runSmall(
+  faults: Parameters<typeof startFaultyServer>[0],
+  input: Parameters<typeof runLoadTest>[0],
+): Promise<{ r: LoadTestResult; server: Awaited<ReturnType<typeof startFaultyServer>> }> {
+  const server = await startFaultyServer({ secret: SECRET, faultsFromConnections: 6, ...faults });
+  closers.push(() => server.close());
+  const r = await runLoadTest({
+    urls: [server.url],
+    secret: SECRET,
+    users: 3,
+    connsPerUser: 2,
+    rate: 200,
+    mix: { bug_report: 1 },
+    skipRateLimit: true,
+    ...input,
+  });
+  return { r, server };
+}
+
 describe('runLoadTest against a faulty server', () => {
   it('reports each fault with its exact count and names the offending events', async () => {
     const { r, stats } = await runAgainstFaulty(0);
@@ -88,20 +108,10 @@ describe('runLoadTest against a faulty server', () => {
 
 describe('runLoadTest when updates fail', () => {
   it('a failed update does not leave a title or assignee the server never applied in the ledger (no false missing on a later delete or comment)', async () => {
-    const server = await startFaultyServer({ secret: SECRET, faultsFromConnections: 6, failLoadPatches: true });
-    closers.push(() => server.close());
-    const r = await runLoadTest({
-      urls: [server.url],
-      secret: SECRET,
-      users: 3,
-      connsPerUser: 2,
-      events: 60,
-      rate: 500,
-      mix: { bug_report: 1, update: 2, delete: 2, comment: 2 },
-      assignRatio: 1,
-      drainTimeoutMs: 1500,
-      skipRateLimit: true,
-    });
+    const { r } = await runSmall(
+      { failLoadPatches: true },
+      { events: 60, rate: 500, mix: { bug_report: 1, update: 2, delete: 2, comment: 2 }, assignRatio: 1, drainTimeoutMs: 1500 },
+    );
     expect(r.throughput.restErrors).toBeGreaterThan(0);
     expect(r.errors.some((e) => /^update: /.test(e))).toBe(true);
     const t = r.delivery.total;
@@ -117,19 +127,8 @@ describe('runLoadTest when updates fail', () => {
 
 describe('runLoadTest draining', () => {
   it('receipts of a POST answered 500 do not make up for a missing delivery: the drain waits for it', async () => {
-    const server = await startFaultyServer({ secret: SECRET, faultsFromConnections: 6, failAfterBroadcast: 1, lateBroadcast: 2 });
-    closers.push(() => server.close());
-    const r = await runLoadTest({
-      urls: [server.url],
-      secret: SECRET,
-      users: 3,
-      connsPerUser: 2,
-      events: 4,
-      rate: 200,
-      mix: { bug_report: 1 },
-      assignRatio: 0,
-      drainTimeoutMs: 300,
-    });
+    // the rate-limit probe's first ping releases the held-back broadcast: after the drain
+    const { r, server } = await runSmall({ failAfterBroadcast: 1, lateBroadcast: 2 }, { events: 4, assignRatio: 0, drainTimeoutMs: 300, skipRateLimit: false });
     expect(server.stats.late).toBe(1);
     expect(r.throughput.restErrors).toBe(1);
     const b = r.delivery.byType.bug_report;
@@ -144,20 +143,7 @@ describe('runLoadTest draining', () => {
 
 describe('runLoadTest and failed POSTs', () => {
   it('a notification sent to another user is misrouted even when its POST was answered 500', async () => {
-    const server = await startFaultyServer({ secret: SECRET, faultsFromConnections: 6, failAfterBroadcast: 1, misrouteNotification: 1 });
-    closers.push(() => server.close());
-    const r = await runLoadTest({
-      urls: [server.url],
-      secret: SECRET,
-      users: 3,
-      connsPerUser: 2,
-      events: 3,
-      rate: 200,
-      mix: { bug_report: 1 },
-      assignRatio: 1,
-      drainTimeoutMs: 1000,
-      skipRateLimit: true,
-    });
+    const { r, server } = await runSmall({ failAfterBroadcast: 1, misrouteNotification: 1 }, { events: 3, assignRatio: 1, drainTimeoutMs: 1000 });
     expect(server.stats.misrouted).toBe(1);
     expect(r.throughput.restErrors).toBe(1);
     expect(r.delivery.byType.notification.misrouted).toBe(1);
