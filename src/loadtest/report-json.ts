@@ -68,12 +68,15 @@ export function checksOf(result: LoadTestResult): CheckResult[] {
     detail: result.aborted ? 'stopped by a signal before the end: the figures cover what ran' : 'ran to the end',
   });
   const c = result.connections;
+  // a connection the server dropped (and that could not resume) is owed nothing while it is away: the
+  // drop itself is the fault, else a server that closes every connection would pass with 0 expected
   checks.push({
     group: 'connections',
     name: 'connections',
-    status: c.opened >= c.target && c.connectErrors === 0 ? 'pass' : 'fail',
+    status: c.opened >= c.target && c.connectErrors === 0 && c.dropped === 0 ? 'pass' : 'fail',
     detail:
       `${c.opened}/${c.target} opened, ${plural(c.connectErrors, 'connect error')}` +
+      (c.dropped ? `, ${c.dropped} dropped mid-run without resume` : '') +
       (c.errorSamples.length ? ` (first: ${c.errorSamples[0]})` : ''),
   });
   for (const t of TYPES) {

@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFaultyServer } from '../../fixtures/servers/faulty-server.ts';
 import { runLoadTest, type LoadTestResult } from '../../src/loadtest/index.ts';
+import { buildLoadReport } from '../../src/loadtest/report-json.ts';
 
 const SECRET = 'faulty-secret';
 const closers: (() => Promise<void>)[] = [];
@@ -151,5 +152,19 @@ describe('runLoadTest and failed POSTs', () => {
     expect(r.delivery.byType.notification.events).toBe(2);
     expect(r.delivery.byType.notification.missing).toBe(0);
     expect(r.delivery.firstOffenders.map((o) => o.kind)).toContain('misrouted');
+  });
+});
+
+describe('runLoadTest against a server that closes the connections', () => {
+  it('fails the run: the dropped connections are reported, not silently owed nothing', async () => {
+    const { r } = await runSmall({ closeConnectionsAfter: 2 }, { events: 6, assignRatio: 0, drainTimeoutMs: 1000 });
+    expect(r.connections.opened).toBe(6);
+    expect(r.connections.dropped).toBe(6);
+    const report = buildLoadReport(r);
+    const connections = report.checks.find((c) => c.name === 'connections')!;
+    expect(connections.status).toBe('fail');
+    expect(connections.detail).toMatch(/6 dropped/);
+    expect(report.verdict).toBe('fail');
+    expect(report.exitCode).toBe(1);
   });
 });
