@@ -90,6 +90,8 @@ export class Firer {
   private inflight = 0;
   private nonceSeq = 0;
   private idleWaiters: (() => void)[] = [];
+  /** Abandons requests still unanswered at close: a server that never answers must not hold the exit. */
+  private readonly abandon = new AbortController();
 
   constructor(o: FireOptions) {
     this.o = o;
@@ -140,6 +142,8 @@ export class Firer {
   }
 
   async close(): Promise<void> {
+    // the pool's close waits for requests in flight (up to the headers timeout): abandon them first
+    this.abandon.abort();
     await Promise.all(this.clients.map((c) => c.close().catch(() => undefined)));
   }
 
@@ -150,6 +154,10 @@ export class Firer {
       this.tokens.set(userId, t);
     }
     return t;
+  }
+
+  private opts(userId: string): { token: string; signal: AbortSignal } {
+    return { token: this.token(userId), signal: this.abandon.signal };
   }
 
   private pickUser(except?: string | null): string {
@@ -219,7 +227,7 @@ export class Firer {
       if (assignee !== null) evs.push(this.expect(T_NOTIFICATION, 'notification', nonce, assignee, intended, registeredAt));
       const title = `load ${this.marked(nonce)}`;
       request = () =>
-        rest.createBugReport({ title, description: `fired by bugzapp load ${this.marked(nonce)}`, severity: 'medium', assignee_id: assignee }, { token: this.token(reporter) });
+        rest.createBugReport({ title, description: `fired by bugzapp load ${this.marked(nonce)}`, severity: 'medium', assignee_id: assignee }, this.opts(reporter));
       onOk = (res) => {
         const b = res as BugReport;
         for (const ev of evs) ev.id = b.id;
@@ -238,7 +246,7 @@ export class Firer {
         evs.push(n);
         bug.notified = true;
       }
-      request = () => rest.createComment(bug.id, { body: `comment ${this.marked(nonce)}` }, { token: this.token(author) });
+      request = () => rest.createComment(bug.id, { body: `comment ${this.marked(nonce)}` }, this.opts(author));
       onOk = (res) => {
         const c = res as Comment;
         evs[0]!.id = c.id;
@@ -255,12 +263,12 @@ export class Firer {
       bug.notified = reassign;
       for (const ev of evs) ev.id = bug.id;
       request = () =>
-        rest.updateBugReport(bug.id, { title: `load ${this.marked(nonce)}`, ...(reassign ? { assignee_id: assignee } : {}) }, { token: this.token(this.pickUser()) });
+        rest.updateBugReport(bug.id, { title: `load ${this.marked(nonce)}`, ...(reassign ? { assignee_id: assignee } : {}) }, this.opts(this.pickUser()));
       onOk = () => undefined;
     } else {
       evs.push(this.expect(T_BUG_REPORT, 'bug_report:deleted', bug.titleNonce, null, intended, registeredAt));
       evs[0]!.id = bug.id;
-      request = () => rest.deleteBugReport(bug.id, { token: this.token(this.pickUser()) });
+      request = () => rest.deleteBugReport(bug.id, this.opts(this.pickUser()));
       onOk = () => undefined;
     }
     const sentAt = now();
@@ -282,6 +290,8 @@ export class Firer {
         this.settle();
       },
       (err: unknown) => {
+        // abandoned at close: the run's figures are already taken
+        if (this.abandon.signal.aborted) return this.settle();
         const respondedAt = now();
         recordMs(this.rest, respondedAt - sentAt);
         this.restErrors++;

@@ -168,3 +168,13 @@ describe('runLoadTest against a server that closes the connections', () => {
     expect(report.exitCode).toBe(1);
   });
 });
+
+describe('runLoadTest against a server that never answers a POST', () => {
+  it('ends after the drain with the POST counted unanswered, without waiting for the REST timeout', async () => {
+    const { r } = await runSmall({ neverAnswerPost: 2 }, { events: 3, assignRatio: 0, drainTimeoutMs: 300 });
+    expect(r.throughput.restUnanswered).toBe(1);
+    expect(r.throughput.eventsAccepted).toBe(2);
+    expect(r.throughput.restErrors).toBe(0);
+    expect(r.drainComplete).toBe(false);
+  }, 10_000);
+});
