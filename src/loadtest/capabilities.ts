@@ -2,7 +2,7 @@
 // DELETE and an advertised rate limit, found out with one dedicated probe user and reported as findings.
 // A server lacking them is not an error: the run adapts (the mix replaces what the server can't do).
 import { createRestClient, type RestClient } from '../client/index.ts';
-import { HttpStatusError } from '../errors.ts';
+import { BugzappError, HttpStatusError } from '../errors.ts';
 import { mintTokenSync, type BugReport, type ServerMessage } from '../protocol/index.ts';
 import { openProbeClient, waitForMessage, type ProbeClient } from './probe-client.ts';
 import type { CapabilityFinding, CapabilityName } from './types.ts';
@@ -62,7 +62,18 @@ export async function probeCapabilities(opts: {
     caps.cursor = info.cursor !== undefined ? sup('connection_established carries a cursor') : unsup('connection_established carries no cursor');
 
     // REST auth: a POST without a token must be refused
-    const noAuth = await statusOf(rest.createBugReport({ title: `bugzapp probe ${opts.runTag} (no token)` }));
+    // every request has a deadline: a server that never answers is a finding or a harness error, not a
+    // wait for the REST client's headers timeout (30 s each)
+    const answered = <T>(what: string, p: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+      const signal = AbortSignal.timeout(waitMs);
+      return p(signal).catch((err: unknown) => {
+        if (signal.aborted) throw new BugzappError('ERR_TIMEOUT', `${what} on ${opts.url} was not answered within ${waitMs} ms`);
+        throw err;
+      });
+    };
+    const noAuth = await statusOf(
+      answered('POST /bug-reports/ without a token', (signal) => rest.createBugReport({ title: `bugzapp probe ${opts.runTag} (no token)` }, { signal })),
+    );
     const restAuth = noAuth === 401 || noAuth === 403;
     caps.restAuth = restAuth
       ? sup(`POST without a token answered ${String(noAuth)}`)
@@ -73,18 +84,20 @@ export async function probeCapabilities(opts: {
     // two events, to see seq and to try a resume between them
     const t1 = `bugzapp probe ${opts.runTag} one`;
     const t2 = `bugzapp probe ${opts.runTag} two`;
-    const bug1 = (await rest.createBugReport({ title: t1 }, { token })) as BugReport;
+    const bug1 = (await answered('POST /bug-reports/', (signal) => rest.createBugReport({ title: t1 }, { token, signal }))) as BugReport;
     const m1 = await waitForMessage(probe, isCreated(t1), waitMs);
-    await rest.createBugReport({ title: t2 }, { token });
+    await answered('POST /bug-reports/', (signal) => rest.createBugReport({ title: t2 }, { token, signal }));
     const m2 = await waitForMessage(probe, isCreated(t2), waitMs);
     const seq1 = m1 && 'seq' in m1 ? m1.seq : undefined;
     const seq2 = m2 && 'seq' in m2 ? m2.seq : undefined;
     const seq = seq1 !== undefined && seq2 !== undefined;
     caps.seq = seq ? sup(`events carry seq (e.g. ${seq2})`) : m1 ? unsup('events carry no seq') : unknown('the probe received no event');
 
-    const patch = await statusOf(rest.updateBugReport(bug1.id, { title: `${t1} (updated)` }, { token }));
+    const patch = await statusOf(
+      answered('PATCH /bug-reports/{id}', (signal) => rest.updateBugReport(bug1.id, { title: `${t1} (updated)` }, { token, signal })),
+    );
     caps.patch = patch === 'ok' ? sup('PATCH /bug-reports/{id} answered 2xx') : unsup(`PATCH /bug-reports/{id}: ${describe(patch)}`);
-    const del = await statusOf(rest.deleteBugReport(bug1.id, { token }));
+    const del = await statusOf(answered('DELETE /bug-reports/{id}', (signal) => rest.deleteBugReport(bug1.id, { token, signal })));
     caps.delete = del === 'ok' ? sup('DELETE /bug-reports/{id} answered 2xx') : unsup(`DELETE /bug-reports/{id}: ${describe(del)}`);
 
     // resume: reconnect with since=<seq of event one>; event two must be replayed

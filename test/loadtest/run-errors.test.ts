@@ -1,6 +1,7 @@
 // Harness errors (the CLI's exit 2): they reject with a coded error instead of a half-made result.
 import { createServer as createNetServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startFaultyServer } from '../../fixtures/servers/faulty-server.ts';
 import { createServer } from '../../src/server/index.ts';
 import { runLoadTest } from '../../src/loadtest/index.ts';
 import { BugzappError } from '../../src/errors.ts';
@@ -42,4 +43,10 @@ describe('runLoadTest harness errors', () => {
     const code = await codeOf(runLoadTest({ urls: [`http://127.0.0.1:${port}`], users: 2, events: 1 }));
     expect(['ERR_RETRIES_EXHAUSTED', 'ERR_CONNECT_FAILED']).toContain(code);
   });
+
+  it('says the server did not answer when its REST API hangs, within the connect timeout instead of the REST timeout', async () => {
+    const server = await startFaultyServer({ neverAnswerRest: true });
+    closers.push(() => server.close());
+    expect(await codeOf(runLoadTest({ urls: [server.url], users: 2, events: 1, connectTimeoutMs: 300 }))).toBe('ERR_TIMEOUT');
+  }, 10_000);
 });
