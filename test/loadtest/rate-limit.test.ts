@@ -102,4 +102,22 @@ describe('probeRateLimit', () => {
     expect(r.details[0]).toMatchObject({ name: 'limit enforced', pass: true });
     expect(r.measured?.max).toBe(300);
   });
+
+  it('a limit shared by all users fails the other-users check even when the server answers slower than its window', async () => {
+    const limit = { max: 10, windowMs: 100 };
+    const server = await startFaultyServer({
+      secret: SECRET,
+      advertisedRateLimit: { max: limit.max, window_ms: limit.windowMs },
+      enforceRateLimit: limit,
+      rateLimitGlobal: true,
+      answerDelayMs: 150,
+    });
+    closers.push(() => server.close());
+    const r = await probeRateLimit({ url: server.url, secret: SECRET, userA: 'a', userB: 'b', given: undefined, advertised: limit, timeoutMs: 5000 });
+    expect(r.status).toBe('fail');
+    // the other user's pings share the window with the limited user's: some of the three parties is refused
+    const failed = r.details.filter((d) => !d.pass).map((d) => d.name);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.every((n) => ['exactly max per window', 'other users unaffected'].includes(n))).toBe(true);
+  });
 });
