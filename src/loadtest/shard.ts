@@ -69,6 +69,9 @@ export class Shard {
    * [closed, reopened, closed, reopened...]; reopened 0 = still closed. Events fired in a gap are not owed.
    */
   private readonly gaps: (number[] | undefined)[];
+  /** When a connection was lost (reconnecting), 0 while it is up; kept for a resume the server refuses. */
+  private readonly lostAt: Float64Array;
+  private readonly lastLostAt: Float64Array;
   private readonly lastSeq: (string | undefined)[];
   private readonly closing: Uint8Array;
   private readonly events: LedgerEvent[] = [];
@@ -119,6 +122,8 @@ export class Shard {
     this.establishedAt = new Float64Array(this.n);
     this.closedAt = new Float64Array(this.n);
     this.gaps = new Array<number[] | undefined>(this.n);
+    this.lostAt = new Float64Array(this.n);
+    this.lastLostAt = new Float64Array(this.n);
     this.lastSeq = new Array<string | undefined>(this.n);
     this.closing = new Uint8Array(this.n);
     this.lag = createLagMonitor();
@@ -210,14 +215,25 @@ export class Shard {
         return;
       }
       this.reconnects++;
+      this.lastLostAt[c] = this.lostAt[c]!;
+      this.lostAt[c] = 0;
       // back after a gap without resume: owed again what is fired from now on
       const g = this.gaps[c];
       if (g !== undefined && g[g.length - 1] === 0) g[g.length - 1] = now();
     });
     client.on('state', (state) => {
       if (state.state !== 'reconnecting' || this.establishedAt[c] === 0 || this.finished) return;
+      if (this.lostAt[c] === 0) this.lostAt[c] = now();
       // without resume the events of the gap are lost to this connection: it stops being owed them
       if (client.resumeSupported !== true) this.openGap(c);
+    });
+    // the server could not replay the gap (its history is shorter): what was fired while the connection
+    // was away is lost to it, by the protocol's leave; the drop is reported, the gap is not owed
+    client.on('resume-window-exceeded', () => {
+      if (this.finished || this.establishedAt[c] === 0 || this.lastLostAt[c] === 0) return;
+      this.addGap(c, this.lastLostAt[c]!, now());
+      this.lastLostAt[c] = 0;
+      this.dropped++;
     });
     client.connect().catch((err: unknown) => {
       if (this.establishedAt[c] === 0) this.fail(c, err instanceof Error ? err.message : String(err));
@@ -232,10 +248,32 @@ export class Shard {
   private openGap(c: number): void {
     const g = this.gaps[c];
     if (g !== undefined && g[g.length - 1] === 0) return;
-    const at = now();
-    if (g === undefined) this.gaps[c] = [at, 0];
-    else g.push(at, 0);
+    this.addGap(c, now(), 0);
     this.dropped++;
+  }
+
+  /**
+   * Records a gap and takes the events it covers off the live expected count of those already answered
+   * (else the drain waits for them until its timeout). Events registered long before the gap were
+   * answered before it (the REST client gives up after 30 s), so the scan stops there.
+   */
+  private addGap(c: number, from: number, to: number): void {
+    const before: number[] = [];
+    const scanFrom = from - 60_000;
+    let i = this.events.length - 1;
+    for (; i >= 0; i--) {
+      const ev = this.events[i];
+      if (!ev) continue;
+      if (ev.registeredAt < scanFrom) break;
+      if (ev.ok && this.isEligible(ev, c)) before.push(i);
+    }
+    const g = this.gaps[c];
+    if (g === undefined) this.gaps[c] = [from, to];
+    else g.push(from, to);
+    for (const k of before) {
+      const ev = this.events[k]!;
+      if (!this.isEligible(ev, c)) ev.expectedLive--;
+    }
   }
 
   private fail(c: number, message: string): void {

@@ -94,4 +94,46 @@ describe('runLoadTest through dropped connections', () => {
     expect(b.duplicated).toBe(0);
     expect(b.delivered).toBe(b.expected);
   });
+
+  it('a resume the server refuses (window exceeded) is a reported drop, not missing deliveries', async () => {
+    // a history of 3 events: any cut longer than three POSTs can't be replayed
+    const server = await createServer({ port: 0, secret: SECRET, history: 3 });
+    closers.push(() => server.close());
+    const proxy = await startDropProxy(server.url);
+    closers.push(() => proxy.close());
+    let cut = 0;
+    const r = await runLoadTest(
+      {
+        urls: [proxy.url],
+        secret: SECRET,
+        users: 5,
+        connsPerUser: 2,
+        events: 60,
+        rate: 100,
+        mix: { bug_report: 1 },
+        assignRatio: 0,
+        drainTimeoutMs: 5000,
+        skipRateLimit: true,
+        progressIntervalMs: 20,
+      },
+      {
+        onProgress: (e) => {
+          if (e.kind === 'fire' && e.fired >= 5 && cut === 0) cut = proxy.dropAll();
+        },
+      },
+    );
+    expect(cut).toBeGreaterThanOrEqual(10);
+    expect(r.capabilities.resume.status).toBe('supported');
+    expect(r.connections.reconnects).toBeGreaterThanOrEqual(10);
+    // a connection that came back past the history is a drop (one back within three POSTs resumed)
+    expect(r.connections.dropped).toBeGreaterThan(0);
+    expect(r.connections.dropped).toBeLessThanOrEqual(r.connections.reconnects);
+    const b = r.delivery.byType.bug_report;
+    expect(b.expected).toBeGreaterThan(0);
+    expect(b.missing).toBe(0);
+    expect(b.duplicated).toBe(0);
+    expect(b.delivered).toBe(b.expected);
+    // the gaps come off the live expected count too: the drain ends when all that is owed arrived
+    expect(r.drainComplete).toBe(true);
+  });
 });
