@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFaultyServer } from '../../fixtures/servers/faulty-server.ts';
 import { createServer } from '../../src/server/index.ts';
-import { runLoadTest } from '../../src/loadtest/index.ts';
+import { runLoadTest, type LoadTestInput, type LoadTestResult } from '../../src/loadtest/index.ts';
 import { startDropProxy } from '../client/drop-proxy.ts';
 
 const SECRET = 'resume-secret';
@@ -12,32 +12,42 @@ afterEach(async () => {
   while (closers.length) await closers.pop()!();
 });
 
+/** A run through a proxy that cuts every connection once `cutAt` operations were fired. */
+async function runThroughCut(
+  serverUrl: string,
+  cutAt: number,
+  input: LoadTestInput,
+): Promise<{ r: LoadTestResult; cut: number; firedAtCut: number }> {
+  const proxy = await startDropProxy(serverUrl);
+  closers.push(() => proxy.close());
+  let cut = 0;
+  let firedAtCut = 0;
+  const r = await runLoadTest(
+    { urls: [proxy.url], secret: SECRET, skipRateLimit: true, progressIntervalMs: 20, ...input },
+    {
+      onProgress: (e) => {
+        if (e.kind === 'fire' && e.fired >= cutAt && cut === 0) {
+          firedAtCut = e.fired;
+          cut = proxy.dropAll();
+        }
+      },
+    },
+  );
+  return { r, cut, firedAtCut };
+}
+
 describe('runLoadTest through dropped connections', () => {
   it('counts the reconnects and still delivers every accepted event exactly once', async () => {
     const server = await createServer({ port: 0, secret: SECRET });
     closers.push(() => server.close());
-    const proxy = await startDropProxy(server.url);
-    closers.push(() => proxy.close());
-    let cut = 0;
-    const r = await runLoadTest(
-      {
-        urls: [proxy.url],
-        secret: SECRET,
-        users: 10,
-        connsPerUser: 2,
-        events: 40,
-        rate: 100,
-        mix: { bug_report: 80, comment: 20 },
-        drainTimeoutMs: 10_000,
-        skipRateLimit: true,
-        progressIntervalMs: 20,
-      },
-      {
-        onProgress: (e) => {
-          if (e.kind === 'fire' && e.fired >= 15 && cut === 0) cut = proxy.dropAll();
-        },
-      },
-    );
+    const { r, cut } = await runThroughCut(server.url, 15, {
+      users: 10,
+      connsPerUser: 2,
+      events: 40,
+      rate: 100,
+      mix: { bug_report: 80, comment: 20 },
+      drainTimeoutMs: 10_000,
+    });
     expect(cut).toBeGreaterThanOrEqual(20);
     expect(r.connections.reconnects).toBeGreaterThanOrEqual(20);
     expect(r.connections.dropped).toBe(0);
@@ -56,34 +66,16 @@ describe('runLoadTest through dropped connections', () => {
     // no seq, no cursor: the clients can't resume, so the events of the gap are not owed; the rest are
     const server = await startFaultyServer({ secret: SECRET, seq: false });
     closers.push(() => server.close());
-    const proxy = await startDropProxy(server.url);
-    closers.push(() => proxy.close());
     const conns = 20;
-    let cut = 0;
-    let firedAtCut = 0;
-    const r = await runLoadTest(
-      {
-        urls: [proxy.url],
-        secret: SECRET,
-        users: 10,
-        connsPerUser: 2,
-        events: 100,
-        rate: 50,
-        mix: { bug_report: 1 },
-        assignRatio: 0,
-        drainTimeoutMs: 10_000,
-        skipRateLimit: true,
-        progressIntervalMs: 20,
-      },
-      {
-        onProgress: (e) => {
-          if (e.kind === 'fire' && e.fired >= 10 && cut === 0) {
-            firedAtCut = e.fired;
-            cut = proxy.dropAll();
-          }
-        },
-      },
-    );
+    const { r, cut, firedAtCut } = await runThroughCut(server.url, 10, {
+      users: 10,
+      connsPerUser: 2,
+      events: 100,
+      rate: 50,
+      mix: { bug_report: 1 },
+      assignRatio: 0,
+      drainTimeoutMs: 10_000,
+    });
     expect(cut).toBeGreaterThanOrEqual(conns);
     expect(r.capabilities.resume.status).toBe('unsupported');
     expect(r.connections.reconnects).toBeGreaterThanOrEqual(conns);
@@ -99,29 +91,15 @@ describe('runLoadTest through dropped connections', () => {
     // a history of 3 events: any cut longer than three POSTs can't be replayed
     const server = await createServer({ port: 0, secret: SECRET, history: 3 });
     closers.push(() => server.close());
-    const proxy = await startDropProxy(server.url);
-    closers.push(() => proxy.close());
-    let cut = 0;
-    const r = await runLoadTest(
-      {
-        urls: [proxy.url],
-        secret: SECRET,
-        users: 5,
-        connsPerUser: 2,
-        events: 60,
-        rate: 100,
-        mix: { bug_report: 1 },
-        assignRatio: 0,
-        drainTimeoutMs: 5000,
-        skipRateLimit: true,
-        progressIntervalMs: 20,
-      },
-      {
-        onProgress: (e) => {
-          if (e.kind === 'fire' && e.fired >= 5 && cut === 0) cut = proxy.dropAll();
-        },
-      },
-    );
+    const { r, cut } = await runThroughCut(server.url, 5, {
+      users: 5,
+      connsPerUser: 2,
+      events: 60,
+      rate: 100,
+      mix: { bug_report: 1 },
+      assignRatio: 0,
+      drainTimeoutMs: 5000,
+    });
     expect(cut).toBeGreaterThanOrEqual(10);
     expect(r.capabilities.resume.status).toBe('supported');
     expect(r.connections.reconnects).toBeGreaterThanOrEqual(10);
