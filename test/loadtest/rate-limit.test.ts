@@ -11,19 +11,16 @@ afterEach(async () => {
   while (closers.length) await closers.pop()!();
 });
 
+/** The probe with users a and b, no limit given or advertised unless `o` says so. */
+function probe(url: string, o: Partial<Parameters<typeof probeRateLimit>[0]> = {}): ReturnType<typeof probeRateLimit> {
+  return probeRateLimit({ url, secret: SECRET, userA: 'a', userB: 'b', given: undefined, advertised: undefined, timeoutMs: 5000, ...o });
+}
+
 describe('probeRateLimit', () => {
   it('fails when the server lets through more than the limit checked, and says how many passed', async () => {
     const server = await createServer({ port: 0, secret: SECRET, rateLimit: { max: 10, windowMs: 1000 } });
     closers.push(() => server.close());
-    const r = await probeRateLimit({
-      url: server.url,
-      secret: SECRET,
-      userA: 'a',
-      userB: 'b',
-      given: { max: 5, windowMs: 1000 },
-      advertised: { max: 10, windowMs: 1000 },
-      timeoutMs: 5000,
-    });
+    const r = await probe(server.url, { given: { max: 5, windowMs: 1000 }, advertised: { max: 10, windowMs: 1000 } });
     expect(r.status).toBe('fail');
     expect(r.checked).toEqual({ max: 5, windowMs: 1000 });
     expect(r.measured).toEqual({ max: 10, windowMs: 1000 });
@@ -33,7 +30,7 @@ describe('probeRateLimit', () => {
   it('measures a limit that is enforced but not advertised', async () => {
     const server = await startFaultyServer({ secret: SECRET, advertisedRateLimit: null, enforceRateLimit: { max: 4, windowMs: 300 } });
     closers.push(() => server.close());
-    const r = await probeRateLimit({ url: server.url, secret: SECRET, userA: 'a', userB: 'b', given: undefined, advertised: undefined, timeoutMs: 5000 });
+    const r = await probe(server.url);
     expect(r.status).toBe('pass');
     expect(r.advertised).toBeUndefined();
     expect(r.measured?.max).toBe(4);
@@ -43,7 +40,7 @@ describe('probeRateLimit', () => {
   it('fails a server without any limit, measured', async () => {
     const server = await startFaultyServer({ secret: SECRET, advertisedRateLimit: null });
     closers.push(() => server.close());
-    const r = await probeRateLimit({ url: server.url, secret: SECRET, userA: 'a', userB: 'b', given: undefined, advertised: undefined, timeoutMs: 5000 });
+    const r = await probe(server.url);
     expect(r.status).toBe('fail');
     expect(r.details[0]!.detail).toMatch(/no limit enforced/);
   });
@@ -57,7 +54,7 @@ describe('probeRateLimit', () => {
       answerDelayMs: 150,
     });
     closers.push(() => server.close());
-    const r = await probeRateLimit({ url: server.url, secret: SECRET, userA: 'a', userB: 'b', given: undefined, advertised: limit, timeoutMs: 5000 });
+    const r = await probe(server.url, { advertised: limit });
     expect(r.details.filter((d) => !d.pass)).toEqual([]);
     expect(r.status).toBe('pass');
     expect(r.measured).toEqual(limit);
@@ -71,7 +68,7 @@ describe('probeRateLimit', () => {
       rateLimitPerConnection: true,
     });
     closers.push(() => server.close());
-    const r = await probeRateLimit({ url: server.url, secret: SECRET, userA: 'a', userB: 'b', given: undefined, advertised: { max: 10, windowMs: 1000 }, timeoutMs: 5000 });
+    const r = await probe(server.url, { advertised: { max: 10, windowMs: 1000 } });
     expect(r.status).toBe('fail');
     expect(r.details.find((d) => d.name === 'per user across connections')?.pass).toBe(false);
   });
@@ -79,7 +76,7 @@ describe('probeRateLimit', () => {
   it('a server that answers no ping fails the measured check at once instead of passing with max 0', async () => {
     const server = await startFaultyServer({ secret: SECRET, advertisedRateLimit: null, silentPings: true });
     closers.push(() => server.close());
-    const r = await probeRateLimit({ url: server.url, secret: SECRET, userA: 'a', userB: 'b', given: undefined, advertised: undefined, timeoutMs: 300 });
+    const r = await probe(server.url, { timeoutMs: 300 });
     expect(r.status).toBe('fail');
     expect(r.measured).toBeUndefined();
     expect(r.details[0]).toMatchObject({ name: 'limit enforced', pass: false });
@@ -89,7 +86,7 @@ describe('probeRateLimit', () => {
   it('a limit given but no ping answered fails once, without retries', async () => {
     const server = await startFaultyServer({ secret: SECRET, advertisedRateLimit: null, silentPings: true });
     closers.push(() => server.close());
-    const r = await probeRateLimit({ url: server.url, secret: SECRET, userA: 'a', userB: 'b', given: { max: 5, windowMs: 50 }, advertised: undefined, timeoutMs: 300 });
+    const r = await probe(server.url, { given: { max: 5, windowMs: 50 }, timeoutMs: 300 });
     expect(r.status).toBe('fail');
     expect(r.details[0]).toMatchObject({ name: 'exactly max per window', pass: false });
     expect(r.details[0]!.detail).toMatch(/unanswered/);
@@ -98,7 +95,7 @@ describe('probeRateLimit', () => {
   it('measures a limit larger than the first burst instead of reporting none', async () => {
     const server = await startFaultyServer({ secret: SECRET, advertisedRateLimit: null, enforceRateLimit: { max: 300, windowMs: 1000 } });
     closers.push(() => server.close());
-    const r = await probeRateLimit({ url: server.url, secret: SECRET, userA: 'a', userB: 'b', given: undefined, advertised: undefined, timeoutMs: 5000 });
+    const r = await probe(server.url);
     expect(r.details[0]).toMatchObject({ name: 'limit enforced', pass: true });
     expect(r.measured?.max).toBe(300);
   });
@@ -113,7 +110,7 @@ describe('probeRateLimit', () => {
       answerDelayMs: 150,
     });
     closers.push(() => server.close());
-    const r = await probeRateLimit({ url: server.url, secret: SECRET, userA: 'a', userB: 'b', given: undefined, advertised: limit, timeoutMs: 5000 });
+    const r = await probe(server.url, { advertised: limit });
     expect(r.status).toBe('fail');
     // the other user's pings share the window with the limited user's: some of the three parties is refused
     const failed = r.details.filter((d) => !d.pass).map((d) => d.name);
