@@ -248,7 +248,8 @@ export class Shard {
   private openGap(c: number): void {
     const g = this.gaps[c];
     if (g !== undefined && g[g.length - 1] === 0) return;
-    this.addGap(c, now(), 0);
+    // a connection that gave up reconnecting was away since it was lost, not since it gave up
+    this.addGap(c, this.lostAt[c] || now(), 0);
     this.dropped++;
   }
 

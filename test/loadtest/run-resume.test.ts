@@ -1,5 +1,7 @@
 // Connections cut mid-run (a proxy drops every TCP connection): the simulated clients reconnect with
 // `since`, and the ledger shows nothing lost and nothing twice.
+import { createServer as createHttpServer, request } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFaultyServer } from '../../fixtures/servers/faulty-server.ts';
 import { createServer } from '../../src/server/index.ts';
@@ -34,6 +36,61 @@ async function runThroughCut(
     },
   );
   return { r, cut, firedAtCut };
+}
+
+/** Proxies REST and WebSocket to `targetUrl`; after cut() every upgrade is cut and new ones get 403. */
+async function startUpgradeGate(targetUrl: string): Promise<{ url: string; cut(): number }> {
+  const target = new URL(targetUrl);
+  const port = Number(target.port);
+  let refusing = false;
+  const upgraded = new Set<Socket>();
+  const server = createHttpServer((req, res) => {
+    const up = request({ host: target.hostname, port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  server.on('upgrade', (req, socket: Socket, head: Buffer) => {
+    if (refusing) {
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: 20\r\nconnection: close\r\n\r\n{"detail":"refused"}');
+      return;
+    }
+    const up = connect(port, target.hostname, () => {
+      const headers: string[] = [];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      up.write(`${req.method} ${req.url} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`);
+      up.write(head);
+      socket.pipe(up).pipe(socket);
+    });
+    const drop = (): void => {
+      socket.destroy();
+      up.destroy();
+    };
+    up.on('error', drop);
+    socket.on('error', drop);
+    upgraded.add(socket);
+    socket.once('close', () => {
+      upgraded.delete(socket);
+      up.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(async () => {
+    for (const s of upgraded) s.destroy();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    cut() {
+      refusing = true;
+      const n = upgraded.size;
+      for (const s of upgraded) s.destroy();
+      return n;
+    },
+  };
 }
 
 describe('runLoadTest through dropped connections', () => {
@@ -113,5 +170,41 @@ describe('runLoadTest through dropped connections', () => {
     expect(b.delivered).toBe(b.expected);
     // the gaps come off the live expected count too: the drain ends when all that is owed arrived
     expect(r.drainComplete).toBe(true);
+  });
+
+  it('a connection that can not come back is not owed what was fired between its loss and its giving up', async () => {
+    const server = await createServer({ port: 0, secret: SECRET });
+    closers.push(() => server.close());
+    const gate = await startUpgradeGate(server.url);
+    let cut = 0;
+    const r = await runLoadTest(
+      {
+        urls: [gate.url],
+        secret: SECRET,
+        users: 3,
+        connsPerUser: 2,
+        events: 40,
+        rate: 100,
+        mix: { bug_report: 1 },
+        assignRatio: 0,
+        drainTimeoutMs: 2000,
+        skipRateLimit: true,
+        progressIntervalMs: 20,
+      },
+      {
+        onProgress: (e) => {
+          if (e.kind === 'fire' && e.fired >= 5 && cut === 0) cut = gate.cut();
+        },
+      },
+    );
+    expect(cut).toBe(6);
+    expect(r.capabilities.resume.status).toBe('supported');
+    // the retry after the first backoff is refused with 403: the clients stop for good
+    expect(r.connections.dropped).toBe(6);
+    expect(r.throughput.eventsAccepted).toBe(40);
+    const b = r.delivery.byType.bug_report;
+    expect(b.expected).toBeGreaterThan(0);
+    expect(b.missing).toBe(0);
+    expect(b.delivered).toBe(b.expected);
   });
 });
