@@ -33,6 +33,12 @@ export interface EventEngine {
   publish(event: UnsequencedEvent, target: string | null): Promise<PublishedEvent>;
   /** Register the fan-out listener. Called synchronously for each event in log order. */
   onEvent(listener: (event: PublishedEvent) => void): void;
+  /**
+   * Optional: called when live delivery on this instance skipped events (the Redis reader fell more
+   * than `history` behind and they were trimmed); the server closes its connections so that their
+   * clients resume and learn of the gap ("Resume window exceeded") instead of missing events silently.
+   */
+  onGap?(listener: (gap: { from: string; to: string }) => void): void;
   /** Events after `since` for `userId` (broadcasts and that user's notifications), in log order. */
   readSince(since: string, userId: string): Promise<ReadSinceResult>;
   /** The `seq` of the newest event; for an empty log, a `seq` that sorts before every event. */

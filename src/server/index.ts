@@ -108,6 +108,10 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
     clock: options.clock,
   });
   backends.engine.onEvent((event) => hub.deliver(event));
+  backends.engine.onGap?.((gap) => {
+    logger.error({ ...gap, connections: hub.size }, 'live delivery skipped events: closing every connection so clients resume');
+    for (const conn of [...hub.all]) hub.close(conn, CloseCode.SlowConsumer, 'instance fell behind the event log');
+  });
 
   const instance = randomBytes(3).toString('hex');
   let connectionCounter = 0;

@@ -9,6 +9,11 @@ import { createClient } from '../../src/client/index.ts';
 import { encode, ErrorText, mintTokenSync } from '../../src/protocol/index.ts';
 import { RedisServer, skipRedis } from '../helpers/redis.ts';
 import { connectClient, startTestServer, TEST_SECRET } from '../helpers/server.ts';
+import pino from 'pino';
+import { SlidingWindowRateLimiter } from '../../src/server/index.ts';
+import { createRedisMetrics, RedisEventEngine, RedisStore } from '../../src/server/redis/index.ts';
+import { createRedisConnection } from '../../src/server/redis/connection.ts';
+import { startPausableProxy } from './pausable-proxy.ts';
 import { LedgerClient, postBug, spawnServer, until, WAIT_MS, waitForEvent, withTimeout } from './cluster.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -199,6 +204,51 @@ describe.skipIf(skipRedis())('several instances behind one Redis', () => {
       expect([...c.counts.keys()].sort()).toEqual([...accepted].sort());
       expect(c.connections).toBe(1);
     }
+  });
+
+  it('closes the connections of an instance whose reader fell behind the kept history, and their resume says so', async () => {
+    const prefix = 'bugzapp:';
+    const b = await instance({ history: 10 });
+    const proxy = await startPausableProxy(redis.port);
+    const commands = createRedisConnection({ url: redis.url, name: 'lag-commands' });
+    const reader = createRedisConnection({ url: proxy.url, name: 'lag-reader' });
+    const engine = new RedisEventEngine({
+      redis: commands,
+      reader,
+      keys: { stream: `${prefix}events`, epoch: `${prefix}events:epoch`, trim: `${prefix}events:trimmed` },
+      history: 10,
+      metrics: createRedisMetrics(),
+      logger: pino({ level: 'silent' }),
+      blockMs: 100,
+    });
+    onTestFinished(async () => {
+      await engine.close();
+      commands.disconnect();
+    });
+    await commands.connect();
+    await reader.connect();
+    await engine.start();
+    const a = await startTestServer({
+      backends: {
+        engine,
+        store: new RedisStore({ redis: commands, prefix, metrics: createRedisMetrics() }),
+        rateLimiter: new SlidingWindowRateLimiter(10, 1000),
+        kind: 'redis',
+      },
+    });
+    const client = new LedgerClient('behind', [a.wsUrl]);
+    await client.connect();
+    const closed = new Promise<number>((resolve) => {
+      client.onClose = resolve;
+    });
+    proxy.hold();
+    for (let i = 0; i < 40; i++) expect((await postBug(b.url, `lost-${i}`)).status).toBe(201);
+    proxy.release();
+    // the instance cannot deliver what was trimmed: it closes the socket instead of skipping silently
+    expect(await withTimeout(closed, WAIT_MS, () => 'no close')).toBe(4008);
+    // the client resumes (on the same instance) and is told its window was exceeded
+    await client.until(() => client.windowExceeded === 1, 'Resume window exceeded');
+    expect(client.connections).toBe(2);
   });
 
   it('holds the rate limit for one user with connections on two instances', async () => {

@@ -75,6 +75,8 @@ export class LedgerClient {
   lastSeq: string | undefined;
   connections = 0;
   windowExceeded = 0;
+  /** Called with the close code whenever a connection ends without close() (before reconnecting). */
+  onClose: ((code: number) => void) | undefined;
   private ws: WebSocket | undefined;
   private index = 0;
   private closed = false;
@@ -126,8 +128,9 @@ export class LedgerClient {
         this.notify();
       });
     });
-    ws.on('close', () => {
+    ws.on('close', (code) => {
       if (this.closed || this.ws !== ws) return;
+      this.onClose?.(code);
       this.index++;
       void this.reconnect();
     });
