@@ -9,7 +9,7 @@ import { loopbackSources } from './client-pool.ts';
 import { runServerCase, type TargetName } from './cases/server.ts';
 import { runLoadCase } from './cases/load.ts';
 import { runRedisCase } from './cases/redis.ts';
-import { describeMachine, formatMarkdown, formatPlain, type CaseResult } from './report.ts';
+import { describeMachine, formatMarkdown, formatPlain, type CaseResult, type Machine } from './report.ts';
 
 const CASES = ['server', 'load', 'redis'] as const;
 type CaseName = (typeof CASES)[number];
@@ -28,6 +28,7 @@ const HELP = `Usage: npm run bench -- [options]
   --rounds <n>            fan-out rounds per server, alternating order; the median-p99 round is shown (default 1)
   --client raw|ws         receiving client: the bench's lean one (default) or the ws library's
   --sources <n>           loopback source addresses 127.0.0.2.. rotated over connections (default 8)
+  --render <file>         re-print the tables of a saved latest.json without measuring
   --out <dir>             results directory (default bench/results)
   -h, --help
 
@@ -69,6 +70,7 @@ async function main(): Promise<number> {
       sources: { type: 'string' },
       client: { type: 'string' },
       rounds: { type: 'string' },
+      render: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -76,6 +78,11 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.render) {
+    const saved = JSON.parse(readFileSync(values.render, 'utf8')) as { machine: Machine; results: CaseResult[] };
+    process.stdout.write(`${formatPlain(saved.results, saved.machine)}\n${formatMarkdown(saved.results, saved.machine)}`);
     return 0;
   }
   const quick = values.quick;
