@@ -81,18 +81,9 @@ export interface ClientPoolOptions {
   idCapacity?: number;
 }
 
-export interface PoolReport {
-  connections: number;
-  received: number;
-  minPerConnection: number;
-  maxPerConnection: number;
-  duplicates: number;
-  unchecked: number;
-  outOfOrder: number;
-  protocolErrors: number;
-  unexpectedCloses: number;
-  firstReceiptAt: number;
-  lastReceiptAt: number;
+/** The workers' reports added up; the per-worker figures stay under `workers`. */
+export interface PoolReport
+  extends Omit<WorkerReport, 'histogram' | 'eventLoopUtilization' | 'cpuShare' | 'lagP99Ms' | 'lagMaxMs' | 'idCapacity'> {
   latency: LatencySummary;
   workers: { eventLoopUtilization: number; cpuShare: number; lagP99Ms: number; lagMaxMs: number }[];
 }
