@@ -1,7 +1,8 @@
 // `bugzapp listen`: tail what one user receives, live, through drops. An Ink view in a terminal; one
 // NDJSON line per event on stdout (status lines on stderr) when piped or with --json.
 import { createElement } from 'react';
-import { render, type Instance } from 'ink';
+import type { Instance } from 'ink';
+import { renderView } from '../ui/render-view.ts';
 import { Command } from 'commander';
 import { createClient } from '../../client/index.ts';
 import { InvalidOptionError } from '../../errors.ts';
@@ -130,15 +131,8 @@ async function runListen(target: ReturnType<typeof resolveTarget>, settings: Lis
   };
 
   if (!settings.json) {
-    ink = render(createElement(ListenView, { state }), {
-      stdout: io.stdout as unknown as NodeJS.WriteStream,
-      stderr: io.stderr as unknown as NodeJS.WriteStream,
-      ...(io.stdin ? { stdin: io.stdin as NodeJS.ReadStream } : {}),
-      exitOnCtrlC: false,
-      // only reached when stdout is a terminal (or a test stands in for one)
-      interactive: true,
-      patchConsole: false,
-    });
+    // only reached when stdout is a terminal (or a test stands in for one)
+    ink = renderView(createElement(ListenView, { state }), io, { interactive: true });
   }
 
   status(`connecting to ${client.url}${settings.user ? ` as user ${settings.user}` : ''}`);

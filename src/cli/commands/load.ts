@@ -4,7 +4,8 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createElement } from 'react';
-import { render, type Instance } from 'ink';
+import type { Instance } from 'ink';
+import { renderView } from '../ui/render-view.ts';
 import { Command } from 'commander';
 import { BugzappError, InvalidOptionError, isBugzappError } from '../../errors.ts';
 import { FIGURE_NAMES, mergeGates, parseGate, type Gate } from '../../loadtest/gates.ts';
@@ -240,13 +241,7 @@ export async function runLoadCommand(flags: LoadFlags, io: CliIO): Promise<void>
   let ink: Instance | undefined;
   const printer = settings.plain ? createProgressPrinter((line) => io.stderr.write(line), state) : undefined;
   if (!settings.plain) {
-    ink = render(createElement(LoadDashboard, { state }), {
-      stdout: io.stdout as unknown as NodeJS.WriteStream,
-      stderr: io.stderr as unknown as NodeJS.WriteStream,
-      ...(io.stdin ? { stdin: io.stdin as NodeJS.ReadStream } : {}),
-      exitOnCtrlC: false,
-      patchConsole: false,
-    });
+    ink = renderView(createElement(LoadDashboard, { state }), io);
   }
   const stopInk = async (): Promise<void> => {
     if (!ink) return;
