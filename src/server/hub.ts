@@ -97,17 +97,12 @@ export class Hub {
 
   /** The engine's listener: called synchronously, in log order, for every event. */
   deliver(event: PublishedEvent): void {
+    const recipients = event.target === null ? this.receivers : this.byUser.get(event.target);
+    if (!recipients || recipients.size === 0) return;
+    // the wire frame is built once per event, never per recipient
+    const wire = buildTextFrame(event.frame);
     let sent = 0;
-    if (event.target === null) {
-      if (this.receivers.size === 0) return;
-      const wire = buildTextFrame(event.frame);
-      for (const conn of this.receivers) if (this.push(conn, event, wire)) sent++;
-    } else {
-      const set = this.byUser.get(event.target);
-      if (!set) return;
-      const wire = buildTextFrame(event.frame);
-      for (const conn of set) if (this.push(conn, event, wire)) sent++;
-    }
+    for (const conn of recipients) if (this.push(conn, event, wire)) sent++;
     if (sent > 0) this.metrics.messagesSent.inc({ type: event.type }, sent);
   }
 
