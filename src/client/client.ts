@@ -539,13 +539,13 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
   }
 
   private onEstablished(payload: Extract<ServerMessage, { type: 'connection_established' }>['payload']): void {
+    this.connectionId = payload?.connection_id;
+    this.userId = payload?.user_id;
+    this.rateLimit = payload?.rate_limit;
+    const cursor = seqOf(payload?.cursor);
     if (this.established) {
-      // a late connection_established after the wait: take its details; when it is still the first
-      // message, its cursor too (a slow server does resume: it must not be taken for one that cannot)
-      this.connectionId = payload?.connection_id;
-      this.userId = payload?.user_id;
-      this.rateLimit = payload?.rate_limit;
-      const cursor = seqOf(payload?.cursor);
+      // a late connection_established after the wait: its details are taken above; when it is still
+      // the first message, its cursor too (a slow server does resume: it must not be taken for one that cannot)
       if (this.establishedByWait && cursor !== undefined) {
         this.establishedByWait = false;
         this.takeCursor(cursor);
@@ -556,10 +556,6 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     this.attempt = 0;
     this.cancelEstablishWait?.();
     this.cancelEstablishWait = undefined;
-    this.connectionId = payload?.connection_id;
-    this.userId = payload?.user_id;
-    this.rateLimit = payload?.rate_limit;
-    const cursor = seqOf(payload?.cursor);
     if (cursor === undefined) {
       this.cursor = undefined;
       this.resumeSupported = false;
