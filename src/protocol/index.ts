@@ -1,4 +1,4 @@
-// The wire contract of ../shared/protocol.md, shared by server, client, load tester and fixtures.
+// The wire contract of docs/protocol.md, shared by server, client, load tester and fixtures.
 export * from './messages.ts';
 export * from './codec.ts';
 export * from './close-codes.ts';
