@@ -39,12 +39,16 @@ export function resolveCheckOptions(o: CheckOptions): ResolvedCheckOptions {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidOptionError('concurrency', `expected an integer >= 1, got ${concurrency}`);
   const caseTimeoutMs = o.caseTimeoutMs ?? DEFAULT_CASE_TIMEOUT_MS;
   if (!(caseTimeoutMs > 0)) throw new InvalidOptionError('caseTimeoutMs', `expected > 0, got ${caseTimeoutMs}`);
+  const cases = selectCases(only, o.destructive !== undefined);
+  if (cases.length === 0) {
+    throw new InvalidOptionError('only', `${JSON.stringify(only?.join(','))} selects only destructive cases: add destructive (--destructive) to run them`);
+  }
   return {
     url: o.url,
     // a given token alone means the user does not have the secret: mint nothing with a guessed one
     secret: o.secret ?? (o.token !== undefined ? undefined : DEV_SECRET),
     token: o.token,
-    cases: selectCases(only, o.destructive !== undefined),
+    cases,
     allowUnsupported: o.allowUnsupported ?? false,
     destructive: o.destructive,
     concurrency,
