@@ -14,7 +14,7 @@ async function wsRefusal(ctx: CheckContext, token: string | null, detail: string
   }
   if (h.kind === 'failed') return fail(expected, `handshake failed: ${h.error}`);
   const d = (h.body as { detail?: unknown } | undefined)?.detail;
-  return judge(h.status === 403 && d === detail, expected, `HTTP ${h.status} ${brief(h.text, 100)}`);
+  return judge(h.status === 403 && d === detail, expected, `HTTP ${h.status} ${h.text ? brief(h.text, 100) : 'with no body'}`);
 }
 
 const badToken = (id: string, title: string, flavour: TokenFlavour): CheckCase => ({

@@ -9,6 +9,12 @@ import { openWire, type Handshake, type WireConn } from './wire.ts';
 
 export type Advertised = NonNullable<ConnectionEstablished['payload']>;
 
+/**
+ * Thrown when the server fails a step a case needs before it gets to its rule (a POST answered 500, a
+ * handshake refused, no answer in time): that is the server's failure, so the case fails with it.
+ */
+export class ServerStepError extends Error {}
+
 /** Thrown by a case when the harness cannot do its part (no secret to mint with): the case is `error`. */
 export class HarnessError extends BugzappError {
   constructor(message: string) {
@@ -114,10 +120,10 @@ export class CheckContext {
   /** Open as `userId` and wait for connection_established; throws a HarnessError-free Error otherwise. */
   async connect(userId: string, query: Record<string, string> = {}): Promise<WireConn> {
     const h = await this.openAs(userId, query);
-    if (h.kind === 'refused') throw new Error(`handshake refused: HTTP ${h.status} ${h.text}`);
-    if (h.kind === 'failed') throw new Error(`handshake failed: ${h.error}`);
+    if (h.kind === 'refused') throw new ServerStepError(`a valid token's handshake was refused: HTTP ${h.status} ${h.text}`);
+    if (h.kind === 'failed') throw new ServerStepError(`the handshake failed: ${h.error}`);
     const first = await h.conn.waitFor(() => true, this.waitMs);
-    if (!first) throw new Error(`no message within ${this.waitMs} ms of the upgrade`);
+    if (!first) throw new ServerStepError(`no message within ${this.waitMs} ms of the upgrade`);
     return h.conn;
   }
 
@@ -130,13 +136,22 @@ export class CheckContext {
       headers['content-type'] = 'application/json';
       body = opts.rawBody ?? JSON.stringify(opts.body);
     }
-    const res = await request(this.run.origin + this.run.prefix + path, {
-      method: method as 'GET',
-      headers,
-      ...(body !== undefined ? { body } : {}),
-      signal: AbortSignal.any([this.signal, AbortSignal.timeout(this.waitMs)]),
-    });
-    const text = await res.body.text();
+    const deadline = AbortSignal.timeout(this.waitMs);
+    let res;
+    let text: string;
+    try {
+      res = await request(this.run.origin + this.run.prefix + path, {
+        method: method as 'GET',
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        signal: AbortSignal.any([this.signal, deadline]),
+      });
+      text = await res.body.text();
+    } catch (err) {
+      if (this.signal.aborted) throw err;
+      const why = deadline.aborted ? `no answer within ${this.waitMs} ms` : err instanceof Error ? err.message : String(err);
+      throw new ServerStepError(`${method} ${path}: ${why}`);
+    }
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
@@ -150,9 +165,9 @@ export class CheckContext {
   /** POST /bug-reports/ as `userId`; throws when the server does not answer 201 with a report. */
   async createReport(userId: string, body: { title: string; assignee_id?: string; description?: string }): Promise<BugReport> {
     const r = await this.http('POST', '/bug-reports/', { token: await this.token(userId), body });
-    if (r.status !== 201 && r.status !== 200) throw new Error(`POST /bug-reports/ answered ${r.status}: ${r.text.slice(0, 120)}`);
+    if (r.status !== 201 && r.status !== 200) throw new ServerStepError(`POST /bug-reports/ answered ${r.status}: ${r.text.slice(0, 120)}`);
     const report = r.json as BugReport;
-    if (!report || typeof report.id !== 'number') throw new Error(`POST /bug-reports/ answered without an id: ${r.text.slice(0, 120)}`);
+    if (!report || typeof report.id !== 'number') throw new ServerStepError(`POST /bug-reports/ answered without an id: ${r.text.slice(0, 120)}`);
     return report;
   }
 

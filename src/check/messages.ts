@@ -9,15 +9,17 @@ import { judge, unsupported } from './verdict.ts';
 const isError = (m: ServerMessage): boolean => m.type === 'error';
 const isPong = (m: ServerMessage): boolean => m.type === 'pong';
 
-/** Sends `frame` and returns the first error answer, then whether a ping after it is still answered. */
+/**
+ * Sends `frame` and a ping right behind it: answers come in order, so the pong closes the wait, and an
+ * error (if any) came before it. Returns that error and whether the ping was still answered.
+ */
 async function answerTo(ctx: CheckContext, conn: WireConn, frame: string | Buffer, binary = false): Promise<{ error: ServerMessage | undefined; served: boolean }> {
   const before = conn.messages.length;
   conn.ws.send(frame, { binary });
-  const after = (p: (m: ServerMessage) => boolean) => (m: ServerMessage) => conn.messages.indexOf(m) >= before && p(m);
-  const error = await conn.waitFor(after(isError), ctx.waitMs);
-  const mark = conn.messages.length;
   if (conn.isOpen()) conn.ws.send(JSON.stringify({ type: 'ping' }));
-  const pong = await conn.waitFor((m) => conn.messages.indexOf(m) >= mark && isPong(m), ctx.waitMs);
+  const fresh = (m: ServerMessage): boolean => conn.messages.indexOf(m) >= before;
+  const pong = await conn.waitFor((m) => fresh(m) && isPong(m), ctx.waitMs);
+  const error = conn.messages.find((m) => fresh(m) && isError(m));
   return { error, served: pong !== undefined };
 }
 

@@ -4,7 +4,7 @@ import { resolveWsUrl } from '../client/index.ts';
 import { BugzappError, InvalidOptionError } from '../errors.ts';
 import { DEV_SECRET } from '../protocol/index.ts';
 import { ALL_CASES, selectCases } from './cases.ts';
-import { CheckContext, CheckRun, HarnessError } from './context.ts';
+import { CheckContext, CheckRun, HarnessError, ServerStepError } from './context.ts';
 import type { CaseResult, CheckCase, CheckOptions, CheckResult, CheckSummary } from './types.ts';
 
 /** The version of docs/protocol.md these cases check. */
@@ -127,7 +127,9 @@ async function runCase(c: CheckCase, run: CheckRun, o: ResolvedCheckOptions, run
   } catch (err) {
     const durationMs = Math.round(performance.now() - started);
     const message = err instanceof Error ? err.message : String(err);
-    result = {
+    result = err instanceof ServerStepError
+      ? { ...base, outcome: 'fail', expected: 'the server to serve the steps this case needs', observed: message, durationMs }
+      : {
       ...base,
       outcome: 'error',
       expected: err instanceof HarnessError ? 'a token the harness can mint' : 'the case to run to a verdict',
