@@ -38,6 +38,8 @@ export class CheckRun {
   readonly rest: RestClient;
   readonly tag = randomBytes(3).toString('hex');
   private users = 0;
+  /** The `sub` of the given token, when there is no secret to mint with. */
+  readonly tokenSub: string | undefined;
   private advertisedOnce: Promise<Advertised | undefined> | undefined;
 
   constructor(
@@ -49,16 +51,22 @@ export class CheckRun {
     this.wsUrl = resolveWsUrl(url);
     ({ origin: this.origin, prefix: this.prefix } = resolveHttpBase(url));
     this.rest = createRestClient({ url, connections: 8, headersTimeout: waitMs });
+    this.tokenSub = token !== undefined ? subOf(token) : undefined;
   }
 
   nextUser(label: string): string {
     return `chk-${this.tag}-${++this.users}-${label}`;
   }
 
+  /** A user for the run's own probe: a fresh one, or the token's. */
+  probeUser(): string {
+    return this.secret !== undefined ? this.nextUser('probe') : (this.tokenSub ?? 'unknown');
+  }
+
   /** connection_established.payload of a connection opened once per run (undefined: none came). */
   advertised(ctx: CheckContext): Promise<Advertised | undefined> {
     this.advertisedOnce ??= (async () => {
-      const h = await ctx.openAs(this.nextUser('probe'));
+      const h = await ctx.openAs(this.probeUser());
       if (h.kind !== 'open') return undefined;
       const first = await h.conn.waitFor(() => true, this.waitMs);
       await h.conn.close();
@@ -87,8 +95,17 @@ export class CheckContext {
     return this.run.waitMs;
   }
 
+  private tokenUserTaken = false;
+
+  /**
+   * A fresh user of this run. With only a ready token (no secret) there is exactly one user, the
+   * token's `sub`: a case that needs a second one cannot run.
+   */
   user(label: string): string {
-    return this.run.nextUser(label);
+    if (this.run.secret !== undefined) return this.run.nextUser(label);
+    if (this.tokenUserTaken) throw new HarnessError('needs --secret: this case acts as more than one user');
+    this.tokenUserTaken = true;
+    return this.run.tokenSub ?? 'unknown';
   }
 
   /** A token of `flavour` for `userId`, minted with the run's secret. */
@@ -177,6 +194,16 @@ export class CheckContext {
 
   async closeAll(): Promise<void> {
     await Promise.all(this.conns.map((c) => c.close()));
+  }
+}
+
+/** The `sub` claim of a JWT, read without verifying it (the server verifies; we only need the name). */
+function subOf(token: string): string | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown };
+    return typeof claims.sub === 'string' || typeof claims.sub === 'number' ? String(claims.sub) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,5 +1,6 @@
 // runCheck: the conformance suite against one server. Independent cases run a few at a time, each with
 // its own users, connections and deadline; destructive ones (they stop the server) run last, alone.
+import { setTimeout as delay } from 'node:timers/promises';
 import { resolveWsUrl } from '../client/index.ts';
 import { BugzappError, InvalidOptionError } from '../errors.ts';
 import { DEV_SECRET } from '../protocol/index.ts';
@@ -43,15 +44,17 @@ export function resolveCheckOptions(o: CheckOptions): ResolvedCheckOptions {
   if (cases.length === 0) {
     throw new InvalidOptionError('only', `${JSON.stringify(only?.join(','))} selects only destructive cases: add destructive (--destructive) to run them`);
   }
+  // a given token alone means the user does not have the secret: mint nothing with a guessed one
+  const secret = o.secret ?? (o.token !== undefined ? undefined : DEV_SECRET);
   return {
     url: o.url,
-    // a given token alone means the user does not have the secret: mint nothing with a guessed one
-    secret: o.secret ?? (o.token !== undefined ? undefined : DEV_SECRET),
+    secret,
     token: o.token,
     cases,
     allowUnsupported: o.allowUnsupported ?? false,
     destructive: o.destructive,
-    concurrency,
+    // one user for every case (the token's): run them one at a time, or their messages share a limit
+    concurrency: secret === undefined ? 1 : concurrency,
     caseTimeoutMs,
   };
 }
@@ -73,6 +76,9 @@ export async function runCheck(options: CheckOptions, { signal }: { signal?: Abo
     const worker = async (): Promise<void> => {
       for (let c = queue.shift(); c && !runSignal.aborted; c = queue.shift()) {
         results.set(c.id, await runCase(c, run, o, runSignal, options));
+        // one user for every case (a ready token): the messages a section 5 case sent must leave the
+        // rate window before the next case's count, or that case would be refused for this one's
+        if (o.secret === undefined && c.section === '5') await delay(await windowMs(run, runSignal), undefined, { signal: runSignal }).catch(() => undefined);
       }
     };
     await Promise.all(Array.from({ length: Math.min(o.concurrency, queue.length) }, worker));
@@ -88,6 +94,12 @@ export async function runCheck(options: CheckOptions, { signal }: { signal?: Abo
   const summary = summarize(cases);
   const failing = summary.fail + summary.error + (o.allowUnsupported ? 0 : summary.unsupported);
   return { schemaVersion: 1, target: o.url, protocolVersion: PROTOCOL_VERSION, verdict: failing === 0 ? 'pass' : 'fail', summary, cases };
+}
+
+async function windowMs(run: CheckRun, signal: AbortSignal): Promise<number> {
+  const advertised = await run.advertised(new CheckContext(run, signal)).catch(() => undefined);
+  const w = advertised?.rate_limit?.window_ms;
+  return (typeof w === 'number' && w > 0 && w <= 10_000 ? w : 1000) + 50;
 }
 
 /** A server that cannot be reached at all is a harness error, not sixty failed cases. */

@@ -12,7 +12,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { runCli } from '../../src/cli/index.ts';
 import { runCheck, type CheckResult } from '../../src/check/index.ts';
 import { captureIO } from '../helpers/cli.ts';
-import { startTestServer, TEST_SECRET } from '../helpers/server.ts';
+import { startTestServer, testToken, TEST_SECRET } from '../helpers/server.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LISTEN_LINE = /^bugzapp listening on (http:\/\/\S+)$/m;
@@ -175,5 +175,21 @@ describe('bugzapp check usage errors (exit 2)', () => {
     expect(await runCli(['check', '--url', 'http://127.0.0.1:1', '--junit', join(dir, 'x.xml')], c.io)).toBe(2);
     expect(c.err()).toMatch(/cannot reach http:\/\/127\.0\.0\.1:1/);
     expect(() => readFileSync(join(dir, 'x.xml'))).toThrow();
+  });
+});
+
+describe('bugzapp check with a ready token and no secret', () => {
+  it('runs what one user can, reports the cases that must mint tokens as errors naming --secret, and exits 2', async () => {
+    const server = await startTestServer();
+    const token = await testToken('token-holder');
+    const c = captureIO({ BUGZAPP_TOKEN: token });
+    const code = await runCli(['check', '--url', server.url, '--only', '2,3', '--json'], c.io);
+    const result = JSON.parse(c.out()) as CheckResult;
+    const errors = result.cases.filter((x) => x.outcome === 'error');
+    expect(errors.map((x) => x.id).sort()).toEqual(['auth.expired-token', 'auth.no-exp', 'auth.no-sub', 'auth.rest-bad-token', 'auth.token-expiry-close']);
+    for (const e of errors) expect(e.observed).toMatch(/needs --secret/);
+    expect(result.cases.filter((x) => x.outcome === 'fail')).toEqual([]);
+    expect(result.cases.find((x) => x.id === 'connection.user-id')).toMatchObject({ outcome: 'pass', observed: 'user_id "token-holder"' });
+    expect(code).toBe(2);
   });
 });

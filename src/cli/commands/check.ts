@@ -86,10 +86,10 @@ function runStopCommand(command: string): Promise<void> {
 }
 
 /** 0 every case passed; 1 one failed (or unsupported, not allowed); 2 only harness errors kept it from passing. */
-export function checkExitCode(result: CheckResult): number {
+export function checkExitCode(result: CheckResult, allowUnsupported = false): number {
   if (result.verdict === 'pass') return 0;
   const s = result.summary;
-  const failing = result.cases.some((c) => c.outcome === 'fail' || c.outcome === 'unsupported');
+  const failing = s.fail > 0 || (s.unsupported > 0 && !allowUnsupported);
   return failing || s.error === 0 ? 1 : EXIT_USAGE;
 }
 
@@ -186,5 +186,5 @@ export async function runCheckCommand(flags: CheckFlags, io: CliIO): Promise<voi
   };
   if (flags.junit) await write('JUnit report', flags.junit, formatCheckJUnit(result, { allowUnsupported: options.allowUnsupported === true }));
   if (io.env.GITHUB_STEP_SUMMARY) await write('step summary', io.env.GITHUB_STEP_SUMMARY, formatCheckMarkdown(result), true);
-  io.exitCode = checkExitCode(result);
+  io.exitCode = checkExitCode(result, options.allowUnsupported === true);
 }
