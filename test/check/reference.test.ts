@@ -189,7 +189,7 @@ describe('bugzapp check with a ready token and no secret', () => {
     expect(errors.map((x) => x.id).sort()).toEqual(['auth.expired-token', 'auth.no-exp', 'auth.no-sub', 'auth.rest-bad-token', 'auth.token-expiry-close']);
     for (const e of errors) expect(e.observed).toMatch(/needs --secret/);
     expect(result.cases.filter((x) => x.outcome === 'fail')).toEqual([]);
-    expect(result.cases.find((x) => x.id === 'connection.user-id')).toMatchObject({ outcome: 'pass', observed: 'user_id "token-holder"' });
+    expect(result.cases.find((x) => x.id === 'connection.user-id')).toMatchObject({ outcome: 'pass', observed: 'user_id token-holder' });
     expect(code).toBe(2);
   });
 });
