@@ -3,6 +3,7 @@
 import { ProtocolError } from '../errors.ts';
 import {
   CLIENT_MESSAGE_TYPES,
+  ErrorCode,
   ErrorText,
   type ClientMessage,
   type ServerMessage,
@@ -25,8 +26,8 @@ export function encodeToBuffer(msg: Encodable): Buffer {
 
 export type ClientDecodeResult =
   | { ok: true; message: ClientMessage }
-  | { ok: false; kind: 'invalid_format'; error: string }
-  | { ok: false; kind: 'unknown_type'; type: string; error: string };
+  | { ok: false; kind: 'invalid_format'; error: string; code: typeof ErrorCode.InvalidMessage }
+  | { ok: false; kind: 'unknown_type'; type: string; error: string; code: typeof ErrorCode.UnknownType };
 
 function parseObject(data: string | Buffer): Record<string, unknown> | undefined {
   let value: unknown;
@@ -46,10 +47,10 @@ function parseObject(data: string | Buffer): Record<string, unknown> | undefined
 export function decodeClientMessage(data: string | Buffer): ClientDecodeResult {
   const obj = parseObject(data);
   if (!obj || typeof obj.type !== 'string') {
-    return { ok: false, kind: 'invalid_format', error: ErrorText.InvalidMessageFormat };
+    return { ok: false, kind: 'invalid_format', error: ErrorText.InvalidMessageFormat, code: ErrorCode.InvalidMessage };
   }
   if (!(CLIENT_MESSAGE_TYPES as readonly string[]).includes(obj.type)) {
-    return { ok: false, kind: 'unknown_type', type: obj.type, error: ErrorText.unknownType(obj.type) };
+    return { ok: false, kind: 'unknown_type', type: obj.type, error: ErrorText.unknownType(obj.type), code: ErrorCode.UnknownType };
   }
   return { ok: true, message: obj as unknown as ClientMessage };
 }

@@ -18,6 +18,12 @@ export interface ConnectionEstablished {
     rate_limit?: RateLimitInfo;
     /** The `seq` of the newest event at connect time. */
     cursor?: string;
+    /** Largest client frame in bytes; a bigger one closes the connection with 1009 (protocol 1.1). */
+    max_message_bytes?: number;
+    /** Events the server keeps for resume: a `since` more than this many events back is too old (protocol 1.1). */
+    history_size?: number;
+    /** Period of the server's WebSocket pings in ms (protocol 1.1). */
+    heartbeat_ms?: number;
   };
 }
 
@@ -48,7 +54,8 @@ export interface NotificationEvent {
 
 export interface ErrorMessage {
   type: 'error';
-  payload: { message: string; oldest?: string };
+  /** `code` is machine-readable (protocol 1.1); `message` is for people. */
+  payload: { message: string; code?: ErrorCodeValue; oldest?: string };
 }
 
 export interface PongMessage {
@@ -89,6 +96,16 @@ export const ErrorText = {
   InvalidToken: 'Invalid authentication token',
   unknownType: (type: string) => `Unknown message type: ${type}`,
 } as const;
+
+/** The machine-readable `code` of every error payload (protocol.md section 5). Clients switch on these. */
+export const ErrorCode = {
+  InvalidMessage: 'invalid_message',
+  UnknownType: 'unknown_type',
+  RateLimited: 'rate_limited',
+  ResumeWindowExceeded: 'resume_window_exceeded',
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export function isLoggedEvent(msg: ServerMessage): msg is LoggedEvent {
   return msg.type === 'bug_report' || msg.type === 'comment' || msg.type === 'notification';

@@ -95,7 +95,10 @@ function checkString(
     issues.push({ loc: ['body', field], msg: 'Input should be a valid string', type: 'string_type', input: value });
     return undefined;
   }
-  if (value.length < min) {
+  // lengths count code points, as pydantic does (protocol.md section 7): an emoji is one character.
+  // UTF-16 length bounds the count from above, so the spread is only paid for long strings.
+  const length = value.length > max ? [...value].length : value.length;
+  if (length < min) {
     issues.push({
       loc: ['body', field],
       msg: `String should have at least ${min} character${min === 1 ? '' : 's'}`,
@@ -104,7 +107,7 @@ function checkString(
     });
     return undefined;
   }
-  if (value.length > max) {
+  if (length > max) {
     issues.push({
       loc: ['body', field],
       msg: `String should have at most ${max} characters`,

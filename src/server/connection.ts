@@ -2,7 +2,7 @@
 // client messages under the rate limit, and the open/close log lines.
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
-import { decodeClientMessage, ErrorText } from '../protocol/index.ts';
+import { decodeClientMessage, ErrorCode, ErrorText } from '../protocol/index.ts';
 import type { EventEngine, PublishedEvent, RateLimiter, ReadSinceResult } from './backends.ts';
 import { Connection, type Hub } from './hub.ts';
 import type { Housekeeper } from './heartbeat.ts';
@@ -17,6 +17,8 @@ export interface ConnectionContext {
   logger: Logger;
   clock: () => number;
   rateLimit: { max: number; windowMs: number };
+  /** Advertised in connection_established (protocol 1.1). */
+  limits: { maxMessageBytes: number; historySize: number };
   slowConsumerLimit: number;
   nextConnectionId: () => string;
   /** Notified when a connection opens and closes (RunningServer.events). */
@@ -91,6 +93,8 @@ async function start(ctx: ConnectionContext, conn: Connection, since: string | u
         server_time: new Date(ctx.clock()).toISOString(),
         rate_limit: { max: ctx.rateLimit.max, window_ms: ctx.rateLimit.windowMs },
         cursor,
+        max_message_bytes: ctx.limits.maxMessageBytes,
+        history_size: ctx.limits.historySize,
       },
     });
     conn.ws.resume();
@@ -109,7 +113,7 @@ async function start(ctx: ConnectionContext, conn: Connection, since: string | u
         ctx.metrics.resumes.inc({ outcome: 'window_exceeded' });
         hub.sendMessage(conn, {
           type: 'error',
-          payload: { message: ErrorText.ResumeWindowExceeded, oldest: result.oldest },
+          payload: { message: ErrorText.ResumeWindowExceeded, code: ErrorCode.ResumeWindowExceeded, oldest: result.oldest },
         });
       } else {
         ctx.metrics.resumes.inc({ outcome: 'ok' });
@@ -161,19 +165,19 @@ function onMessage(ctx: ConnectionContext, conn: Connection, data: Buffer, isBin
 
 function refuseRateLimited(ctx: ConnectionContext, conn: Connection): void {
   ctx.metrics.rateLimited.inc();
-  ctx.hub.sendMessage(conn, { type: 'error', payload: { message: ErrorText.RateLimitExceeded } });
+  ctx.hub.sendMessage(conn, { type: 'error', payload: { message: ErrorText.RateLimitExceeded, code: ErrorCode.RateLimited } });
 }
 
 function handleMessage(ctx: ConnectionContext, conn: Connection, data: Buffer, isBinary: boolean): void {
   if (isBinary) {
     ctx.metrics.invalidMessages.inc({ reason: 'binary' });
-    ctx.hub.sendMessage(conn, { type: 'error', payload: { message: ErrorText.InvalidMessageFormat } });
+    ctx.hub.sendMessage(conn, { type: 'error', payload: { message: ErrorText.InvalidMessageFormat, code: ErrorCode.InvalidMessage } });
     return;
   }
   const decoded = decodeClientMessage(data);
   if (!decoded.ok) {
     ctx.metrics.invalidMessages.inc({ reason: decoded.kind });
-    ctx.hub.sendMessage(conn, { type: 'error', payload: { message: decoded.error } });
+    ctx.hub.sendMessage(conn, { type: 'error', payload: { message: decoded.error, code: decoded.code } });
     return;
   }
   switch (decoded.message.type) {

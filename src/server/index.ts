@@ -124,6 +124,7 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
     logger,
     clock: options.clock,
     rateLimit: options.rateLimit,
+    limits: { maxMessageBytes: options.maxPayload, historySize: options.history },
     slowConsumerLimit: options.slowConsumerLimit,
     nextConnectionId: () => `c-${instance}-${(++connectionCounter).toString(36)}`,
     emit: (name, conn: Connection, detail) => {

@@ -19,6 +19,11 @@ describe('REST body validation (FastAPI-style 422 details)', () => {
     });
     expect(validateBugReportCreate({ title: 'x'.repeat(TITLE_MAX) }).ok).toBe(true);
   });
+  it('counts lengths in code points, as pydantic does: 200 emoji is a valid title, 201 is not', () => {
+    expect(validateBugReportCreate({ title: '🐛'.repeat(TITLE_MAX) }).ok).toBe(true);
+    expect(validateBugReportCreate({ title: '🐛'.repeat(TITLE_MAX + 1) })).toMatchObject({ ok: false, detail: [{ type: 'string_too_long' }] });
+    expect(validateCommentCreate({ body: '🐛' })).toEqual({ ok: true, value: { body: '🐛' } });
+  });
   it('lists every bad field at once', () => {
     const r = validateBugReportCreate({ title: 3, severity: 'urgent', assignee_id: {} });
     expect(r.ok).toBe(false);

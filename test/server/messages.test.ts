@@ -92,21 +92,21 @@ describe('client messages', () => {
     await recorder.waitFor((m) => m.type === 'pong');
   });
 
-  const bad: [string, string | Buffer, string, string][] = [
-    ['not JSON', 'hello', 'Invalid message format', 'invalid_format'],
-    ['a JSON array', '[1,2]', 'Invalid message format', 'invalid_format'],
-    ['a JSON string', '"ping"', 'Invalid message format', 'invalid_format'],
-    ['an object without type', '{"kind":"ping"}', 'Invalid message format', 'invalid_format'],
-    ['a binary frame', Buffer.from('{"type":"ping"}'), 'Invalid message format', 'binary'],
-    ['an unknown type', '{"type":"subscribe"}', 'Unknown message type: subscribe', 'unknown_type'],
+  const bad: [string, string | Buffer, string, string, string][] = [
+    ['not JSON', 'hello', 'Invalid message format', 'invalid_format', 'invalid_message'],
+    ['a JSON array', '[1,2]', 'Invalid message format', 'invalid_format', 'invalid_message'],
+    ['a JSON string', '"ping"', 'Invalid message format', 'invalid_format', 'invalid_message'],
+    ['an object without type', '{"kind":"ping"}', 'Invalid message format', 'invalid_format', 'invalid_message'],
+    ['a binary frame', Buffer.from('{"type":"ping"}'), 'Invalid message format', 'binary', 'invalid_message'],
+    ['an unknown type', '{"type":"subscribe"}', 'Unknown message type: subscribe', 'unknown_type', 'unknown_type'],
   ];
-  for (const [name, frame, text, reason] of bad) {
+  for (const [name, frame, text, reason, code] of bad) {
     it(`answers ${name} with an error and keeps the connection`, async () => {
       const server = await startTestServer();
       const { ws, recorder } = await connectClient(server, 1);
       ws.send(frame, { binary: Buffer.isBuffer(frame) });
       const err = await recorder.waitFor((m) => m.type === 'error');
-      expect(err).toEqual({ type: 'error', payload: { message: text } });
+      expect(err).toEqual({ type: 'error', payload: { message: text, code } });
       ws.send(JSON.stringify({ type: 'ping' }));
       await recorder.waitFor((m) => m.type === 'pong');
       expect(await metricValue(server, 'websocket_invalid_messages_total', { reason })).toBe(1);

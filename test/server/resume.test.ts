@@ -129,7 +129,7 @@ describe('resume with since', () => {
     const seen = logged(await witness.recorder.waitForCount((m) => m.type === 'bug_report', 6));
     const late = await connectClient(server, 'w', { since: seen[0]!.seq! });
     const err = await late.recorder.waitFor<ErrorMessage>((m) => m.type === 'error');
-    expect(err.payload).toEqual({ message: 'Resume window exceeded', oldest: seen[3]!.seq });
+    expect(err.payload).toEqual({ message: 'Resume window exceeded', code: 'resume_window_exceeded', oldest: seen[3]!.seq });
     expect(late.recorder.messages.map((m) => m.type)).toEqual(['connection_established', 'error']);
     await rest(server, 'POST', '/bug-reports/', 'x', { title: 'live' });
     await late.recorder.waitFor((m) => m.type === 'bug_report' && m.payload.title === 'live');
