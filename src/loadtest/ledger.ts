@@ -7,8 +7,8 @@
 // The rules, each with a unit test in test/loadtest/ledger.test.ts and together checked against a
 // brute-force oracle in test/loadtest/ledger.property.test.ts:
 //  R1 owed: an event answered ok (2xx) is owed to every connection of its audience (all, or the target
-//     user for a notification) that was established before the event was registered and was not away
-//     (a gap) at any moment between the event's registration and its answer.
+//     user for a notification) that was established strictly before the event was registered and was
+//     not away (a gap, its ends included) at any moment between the event's registration and its answer.
 //  R2 not owed: an event answered with an error, or never answered, is owed to nobody (the REST check
 //     counts it); its receipts are not deliveries and never make up for a missing one.
 //  R3 misrouted: every receipt of a notification at a connection of another user, whatever the answer.
@@ -302,7 +302,7 @@ export class Ledger {
       return NOT_A_DELIVERY;
     }
     const est = this.establishedAt[c]!;
-    if (est === 0 || est > ev.registeredAt) return NOT_A_DELIVERY;
+    if (est === 0 || est >= ev.registeredAt) return NOT_A_DELIVERY;
     if (n > 0) {
       this.liveDuplicated++;
       return NOT_A_DELIVERY;
@@ -324,14 +324,15 @@ export class Ledger {
 
   /** R1: does connection c owe event ev (its answer known)? */
   private owes(ev: Ev, c: number): boolean {
+    // strict, and a gap's end included: what is decided at the answer cannot change later (R8)
     const est = this.establishedAt[c]!;
-    if (est === 0 || est > ev.registeredAt) return false;
+    if (est === 0 || est >= ev.registeredAt) return false;
     if (ev.type === T_NOTIFICATION && this.conns[c]!.userId !== ev.target) return false;
     const g = this.gaps[c];
     if (g !== undefined) {
       for (let i = 0; i < g.length; i += 2) {
         const back = g[i + 1]!;
-        if (g[i]! < ev.respondedAt && (back === 0 || back > ev.registeredAt)) return false;
+        if (g[i]! < ev.respondedAt && (back === 0 || back >= ev.registeredAt)) return false;
       }
     }
     return true;
