@@ -87,6 +87,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
   let firer: Firer | undefined;
   const latest: (ShardProgress | undefined)[] = [];
   const finals: (ShardFinal | undefined)[] = [];
+  let crash: ShardCrashError | undefined;
   let progressTimer: NodeJS.Timeout | undefined;
   try {
     const runTag = `r${randomBytes(3).toString('hex')}`;
@@ -129,7 +130,6 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     const connectDone = specs.map(() => Promise.withResolvers<void>());
     const finalDone = specs.map(() => Promise.withResolvers<void>());
     let progressWaiter: (() => void) | undefined;
-    let crash: ShardCrashError | undefined;
     const crashed = Promise.withResolvers<void>();
     const throwIfCrashed = (): void => {
       if (crash) throw crash;
@@ -344,6 +344,8 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     if (progressTimer) clearInterval(progressTimer);
     health.stop();
     await firer?.close();
+    // after a crash the other shards are told to finish, so they close their connections and exit now
+    if (crash) for (const s of shards) s.post({ t: 'finish' });
     await Promise.all(shards.map((s) => s.terminate()));
     await server?.close();
   }
