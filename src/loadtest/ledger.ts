@@ -260,6 +260,8 @@ export class Ledger {
     }
     const g = this.gaps[c];
     if (g === undefined) this.gaps[c] = [from, to];
+    // the open gap, if any, stays last (reconnects and gives-up look there): a closed one goes before it
+    else if (to !== 0 && g[g.length - 1] === 0) g.splice(g.length - 2, 0, from, to);
     else g.push(from, to);
     for (const k of covered) {
       const ev = this.events[k]!;

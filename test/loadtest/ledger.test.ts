@@ -135,6 +135,23 @@ describe('ledger rules', () => {
     expect(l.summary().dropped).toBe(0);
   });
 
+  it('R5: a resume refused while the connection is away again keeps that open gap open until it is back', () => {
+    // found by the property test: the refused gap was appended after the open one, so the open gap was
+    // no longer last and a give-up opened a second one (a drop counted twice)
+    const l = new Ledger(conns(1));
+    open(l);
+    l.lost(0, 2, true);
+    l.connected(0, 3);
+    l.lost(0, 4, false);
+    l.resumeRefused(0, 5);
+    l.gaveUp(0, 6);
+    expect(l.summary().dropped).toBe(2);
+    l.connected(0, 7);
+    l.fire(0, T_BUG_REPORT, null, 8, 8);
+    l.answer(0, true, 9);
+    expect(fields(l.summary(), 0).expected).toBe(1);
+  });
+
   it('R6: a connection given up at the connect deadline that connects later stays failed', () => {
     const l = new Ledger(conns(2));
     l.connected(0, 1);
