@@ -29,7 +29,8 @@ export type BugzappErrorCode =
   | 'ERR_LOADTEST_SCENARIO'
   | 'ERR_GATE_SYNTAX'
   | 'ERR_ABORTED'
-  | 'ERR_TIMEOUT';
+  | 'ERR_TIMEOUT'
+  | 'ERR_LOADTEST_WORKER';
 
 export class BugzappError extends Error {
   readonly code: BugzappErrorCode;

@@ -1,6 +1,6 @@
-// Case `load` (issue 4): `runLoadTest` from src/loadtest against the baseline ws server, which is
+// Case `load`: `runLoadTest` from src/loadtest against the baseline ws server, which is
 // cheap enough that the figure is the load generator's own verified-deliveries rate.
-import type { LoadTestInput, LoadTestResult, RunLoadTestContext } from '../../src/loadtest/types.ts';
+import { runLoadTest, type LoadTestResult } from '../../src/loadtest/index.ts';
 import { startBaseline } from '../server-process.ts';
 import { machineBusyCores, sampleMachine, sampleProcess } from '../proc-stats.ts';
 import type { CommonOptions } from '../measure.ts';
@@ -28,7 +28,7 @@ export interface LoadCaseResult {
     /** cores that processes other than the baseline and this one (the load tester) took meanwhile */
     otherCores: number;
   };
-  /** issue 4's bar: >= 100,000 verified deliveries/s; judged only when at least that much was offered */
+  /** the bar: >= 100,000 verified deliveries/s; judged only when at least that much was offered */
   bar?: { limit: number; value: number; judged: boolean; pass: boolean };
   notes: string[];
   raw?: LoadTestResult;
@@ -36,35 +36,12 @@ export interface LoadCaseResult {
 
 export const LOAD_BAR_PER_SEC = 100_000;
 
-type RunLoadTest = (input: LoadTestInput, ctx?: RunLoadTestContext) => Promise<LoadTestResult>;
-
-/** The load tester is built in parallel with the bench: find it at run time, skip the case without it. */
-async function findRunLoadTest(): Promise<RunLoadTest | string> {
-  const candidates = ['../../src/loadtest/index.ts', '../../src/loadtest/run-load-test.ts', '../../src/loadtest/run.ts'];
-  for (const c of candidates) {
-    try {
-      const mod = (await import(new URL(c, import.meta.url).href)) as { runLoadTest?: RunLoadTest };
-      if (typeof mod.runLoadTest === 'function') return mod.runLoadTest;
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') {
-        return `src/loadtest failed to load: ${err instanceof Error ? err.message : String(err)}`;
-      }
-    }
-  }
-  return 'src/loadtest exports no runLoadTest yet';
-}
-
 export async function runLoadCase(options: LoadCaseOptions): Promise<LoadCaseResult> {
   const out: LoadCaseResult = {
     case: 'load',
     scenario: { connections: options.connections, rate: options.rate, durationMs: options.durationMs },
     notes: [],
   };
-  const runLoadTest = await findRunLoadTest();
-  if (typeof runLoadTest === 'string') {
-    out.notes.push(`skipped: ${runLoadTest}`);
-    return out;
-  }
   const server = await startBaseline();
   try {
     options.log(`load: bugzapp load against the baseline, ${options.connections} connections, ${options.rate}/s`);

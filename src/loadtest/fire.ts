@@ -5,7 +5,7 @@
 import { createRestClient, type RestClient } from '../client/index.ts';
 import { mintTokenSync, type BugReport, type Comment } from '../protocol/index.ts';
 import { createHistogram, recordMs, type Histogram } from './histogram.ts';
-import { now } from './shard.ts';
+import { now } from './clock.ts';
 import { T_BUG_REPORT, T_COMMENT, T_NOTIFICATION } from './shard-protocol.ts';
 import type { LoadMix, MixOperation } from './types.ts';
 
@@ -77,6 +77,10 @@ export class Firer {
   restErrors = 0;
   skipped = 0;
   readonly errorSamples: string[] = [];
+  /** 1-based numbers of the operations that failed, in the order they failed (the first 100). */
+  readonly failedOps: number[] = [];
+  /** Operations answered (either way) after markDrainEnd. */
+  answeredAfterDrain = 0;
   startedAt = 0;
   endedAt = 0;
   private readonly o: FireOptions;
@@ -88,6 +92,9 @@ export class Firer {
   private readonly weights: [MixOperation, number][];
   private readonly weightSum: number;
   private inflight = 0;
+  /** Operation numbers (1-based) not answered yet. */
+  private readonly unanswered = new Set<number>();
+  private drainEnded = false;
   private nonceSeq = 0;
   private idleWaiters: (() => void)[] = [];
   /** Abandons requests still unanswered at close: a server that never answers must not hold the exit. */
@@ -133,6 +140,16 @@ export class Firer {
 
   inflightCount(): number {
     return this.inflight;
+  }
+
+  /** The first `max` operations still unanswered, by number (1-based, firing order). */
+  unansweredOps(max: number): number[] {
+    return [...this.unanswered].sort((a, b) => a - b).slice(0, max);
+  }
+
+  /** The drain is over: answers from now on come too late to be checked. */
+  markDrainEnd(): void {
+    this.drainEnded = true;
   }
 
   /** Resolves once every request has been answered (or failed). */
@@ -274,9 +291,12 @@ export class Firer {
     const sentAt = now();
     recordMs(this.sendLag, sentAt - intended);
     this.inflight++;
+    const opNo = i + 1;
+    this.unanswered.add(opNo);
     this.o.onFired?.();
     request().then(
       (res) => {
+        this.answered(opNo);
         const respondedAt = now();
         recordMs(this.rest, respondedAt - sentAt);
         this.accepted++;
@@ -292,6 +312,8 @@ export class Firer {
       (err: unknown) => {
         // abandoned at close: the run's figures are already taken
         if (this.abandon.signal.aborted) return this.settle();
+        this.answered(opNo);
+        if (this.failedOps.length < 100) this.failedOps.push(opNo);
         const respondedAt = now();
         recordMs(this.rest, respondedAt - sentAt);
         this.restErrors++;
@@ -307,6 +329,11 @@ export class Firer {
         this.settle();
       },
     );
+  }
+
+  private answered(opNo: number): void {
+    this.unanswered.delete(opNo);
+    if (this.drainEnded) this.answeredAfterDrain++;
   }
 
   private settle(): void {

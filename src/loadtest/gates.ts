@@ -116,7 +116,14 @@ export function figuresOf(result: LoadTestResult): Figures {
   f.fire_rate = { kind: 'per_sec', value: t.fireRate, description: 'REST operations fired per second' };
   f.events_fired = { kind: 'count', value: t.eventsFired, description: 'REST operations fired' };
   f.events_accepted = { kind: 'count', value: t.eventsAccepted, description: 'REST operations answered 2xx' };
-  f.rest_errors = { kind: 'count', value: t.restErrors, description: 'REST operations that failed' };
+  f.rest_errors = { kind: 'count', value: t.restErrors, description: 'REST operations that failed (non-2xx, refused, timed out)' };
+  f.rest_unanswered = { kind: 'count', value: t.restUnanswered ?? 0, description: 'REST operations never answered' };
+  f.rest_answered_late = { kind: 'count', value: t.restAnsweredLate ?? 0, description: 'REST operations answered only after the drain' };
+  f.drain_complete = {
+    kind: 'status',
+    value: result.drainComplete ? 'pass' : 'fail',
+    description: 'the drain: pass when everything owed arrived before its timeout, else fail',
+  };
 
   f.rate_limit = { kind: 'status', value: result.rateLimit.status, description: 'the rate-limit check: pass, fail, unsupported or skipped' };
 

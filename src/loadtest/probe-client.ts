@@ -3,7 +3,7 @@
 import { BugzappClient, type ConnectionInfo } from '../client/index.ts';
 import { BugzappError } from '../errors.ts';
 import { ErrorText, mintTokenSync, type ServerMessage } from '../protocol/index.ts';
-import { now } from './shard.ts';
+import { now } from './clock.ts';
 
 export interface ProbeClient {
   client: BugzappClient;

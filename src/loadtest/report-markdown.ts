@@ -33,7 +33,8 @@ export function formatMarkdownSummary(r: LoadReport): string {
   const c = r.connections;
   const d = r.delivery;
   out.push(
-    `${escapeCell(describeTargets(r))}: ${c.opened}/${c.target} connections, ${r.throughput.eventsFired} events at ${r.throughput.fireRate.toFixed(1)}/s, ` +
+    `${escapeCell(describeTargets(r))}: ${c.opened}/${c.target} connections, ${r.throughput.eventsFired} events at ${r.throughput.fireRate.toFixed(1)}/s` +
+      `${r.throughput.restErrors ? `, ${r.throughput.restErrors} REST errors` : ''}${r.throughput.restUnanswered ? `, ${r.throughput.restUnanswered} never answered` : ''}, ` +
       `${d.total.delivered}/${d.total.expected} deliveries (${formatPercent(d.total.delivered, d.total.expected)}), ${r.throughput.deliveriesPerSec.toFixed(1)} deliveries/s.`,
   );
   if (r.reasons.length) {

@@ -62,10 +62,10 @@ export function formatTextSummary(r: LoadReport): string {
   lines.push(`  connections  ${c.opened}/${c.target} opened, ${c.connectErrors} connect errors, ${c.reconnects} reconnects, ${c.dropped} dropped`);
   const t = r.throughput;
   lines.push(
-    `  fired        ${t.eventsFired} REST operations at ${t.fireRate.toFixed(1)}/s: ${t.eventsAccepted} accepted, ${t.restErrors} errors${t.skipped ? `, ${t.skipped} skipped` : ''}`,
+    `  fired        ${t.eventsFired} REST operations at ${t.fireRate.toFixed(1)}/s: ${t.eventsAccepted} accepted, ${t.restErrors} errors${t.restUnanswered ? `, ${t.restUnanswered} never answered` : ''}${t.restAnsweredLate ? `, ${t.restAnsweredLate} answered after the drain` : ''}${t.skipped ? `, ${t.skipped} skipped` : ''}`,
   );
   const d = r.delivery;
-  lines.push(`  delivery     ${d.total.delivered}/${d.total.expected} (${formatPercent(d.total.delivered, d.total.expected)})${r.drainComplete ? '' : ', drain timed out'}`);
+  lines.push(`  delivery     ${d.total.delivered}/${d.total.expected} (${formatPercent(d.total.delivered, d.total.expected)})${r.drainComplete ? '' : `, drain timed out${r.drainOwed ? ` with ${r.drainOwed} still owed` : ''}`}`);
   lines.push(
     ...table([
       ['type', 'events', 'expected', 'delivered', 'missing', 'duplicated', 'misrouted', 'out of order', 'late'],

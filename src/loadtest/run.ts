@@ -1,50 +1,33 @@
 // runLoadTest: connect (ramped), fire (open arrival rate), drain, rate-limit probe, result. The library
 // never prints: callers get typed progress events and one LoadTestResult, also when aborted.
 import { randomBytes } from 'node:crypto';
-import { InvalidOptionError } from '../errors.ts';
+import { BugzappError, InvalidOptionError } from '../errors.ts';
 import { mintTokenSync } from '../protocol/index.ts';
 import { resolveWsUrl } from '../client/index.ts';
 import { probeCapabilities, type CapabilityReport } from './capabilities.ts';
+import { now } from './clock.ts';
 import { Firer } from './fire.ts';
 import { HealthMonitor } from './health.ts';
-import { addEncoded, createHistogram, emptySummary, histogramBuckets, recordMs, summarize } from './histogram.ts';
+import { addEncoded, createHistogram, summarize } from './histogram.ts';
 import { plannedEvents, resolveLoadTestOptions } from './options.ts';
 import { probeRateLimit } from './rate-limit.ts';
+import { buildResult } from './result.ts';
 import { startServerProcess, type ServerProcess } from './server-process.ts';
-import { now } from './shard.ts';
 import { startShard, type ShardHost } from './shard-host.ts';
-import {
-  PER_EVENT_FIELDS,
-  T_NOTIFICATION,
-  TYPE_NAMES,
-  type FromShard,
-  type ShardConnSpec,
-  type ShardFinal,
-  type ShardOffender,
-  type ShardProgress,
-  type ToShard,
-} from './shard-protocol.ts';
-import {
-  LOAD_RESULT_SCHEMA_VERSION,
-  type CapabilityFinding,
-  type CapabilityName,
-  type DeliveryCounts,
-  type LoadPhase,
-  type LoadProgressEvent,
-  type LoadTestInput,
-  type LoadTestResult,
-  type LoggedType,
-  type Offender,
-  type RateLimitCheck,
-  type RunLoadTestContext,
-} from './types.ts';
+import type { FromShard, ShardConnSpec, ShardFinal, ShardProgress, ToShard } from './shard-protocol.ts';
+import type { LoadPhase, LoadProgressEvent, LoadTestInput, LoadTestResult, RateLimitCheck, RunLoadTestContext } from './types.ts';
+
+export { REDACTED } from './result.ts';
 
 const NONCE_MARK = '~';
-export const REDACTED = '<redacted>';
-const OFFENCE_ORDER: Offender['kind'][] = ['missing', 'misrouted', 'duplicated', 'outOfOrder', 'late'];
 
-function zeroCounts(): DeliveryCounts {
-  return { events: 0, expected: 0, delivered: 0, missing: 0, duplicated: 0, misrouted: 0, outOfOrder: 0, late: 0, unmatched: 0 };
+/** A worker thread holding connections crashed: the run cannot be judged (the CLI exits 2). */
+export class ShardCrashError extends BugzappError {
+  readonly workerStack: string | undefined;
+  constructor(message: string, stack: string | undefined) {
+    super('ERR_LOADTEST_WORKER', message);
+    this.workerStack = stack;
+  }
 }
 
 /** Resolves when `p` settles, when `ms` passes, or when the signal aborts; says which. */
@@ -104,6 +87,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
   let firer: Firer | undefined;
   const latest: (ShardProgress | undefined)[] = [];
   const finals: (ShardFinal | undefined)[] = [];
+  let crash: ShardCrashError | undefined;
   let progressTimer: NodeJS.Timeout | undefined;
   try {
     const runTag = `r${randomBytes(3).toString('hex')}`;
@@ -134,6 +118,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
         specs[ci % shardCount]!.push({
           label: `u${userId}#${k + 1}`,
           userId,
+          ordinal: ci,
           wsUrl: wsUrls[ci % wsUrls.length]!,
           token,
           localAddress: ipv4Target[ci % wsUrls.length] ? o.localAddresses[ci % o.localAddresses.length]! : '',
@@ -145,6 +130,10 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     const connectDone = specs.map(() => Promise.withResolvers<void>());
     const finalDone = specs.map(() => Promise.withResolvers<void>());
     let progressWaiter: (() => void) | undefined;
+    const crashed = Promise.withResolvers<void>();
+    const throwIfCrashed = (): void => {
+      if (crash) throw crash;
+    };
     const onShard = (id: number) => (msg: FromShard) => {
       switch (msg.t) {
         case 'progress':
@@ -161,7 +150,10 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
           finalDone[id]!.resolve();
           break;
         case 'fatal':
-          noteError(msg.message);
+          // a shard that crashed holds a part of the ledger nobody can read: no verdict on the rest
+          crash ??= new ShardCrashError(msg.message, msg.stack);
+          crashed.resolve();
+          progressWaiter?.();
           connectDone[id]!.resolve();
           finalDone[id]!.resolve();
           break;
@@ -214,12 +206,14 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     health.resetLag();
     post({ t: 'connect' });
     const connectOutcome = await race(Promise.all(connectDone.map((d) => d.promise)), o.connectTimeoutMs + 5000, signal);
+    throwIfCrashed();
     if (connectOutcome === 'timeout') noteError('connect phase timed out');
     let aborted = connectOutcome === 'aborted';
 
     // ---- fire --------------------------------------------------------------------------------
     let drainComplete = false;
     let drainEndAt = 0;
+    let drainOwed = 0;
     phase('fire');
     if (!aborted) {
       firer = new Firer({
@@ -241,7 +235,8 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
         onError: (message) => emit({ kind: 'error', message }),
         ...(signal ? { signal } : {}),
       });
-      await firer.run();
+      await Promise.race([firer.run(), crashed.promise]);
+      throwIfCrashed();
       aborted = signal?.aborted ?? false;
     }
 
@@ -250,11 +245,11 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     if (firer && !aborted) {
       const deadline = now() + o.drainTimeoutMs;
       const waitProgress = async (pred: () => boolean): Promise<'done' | 'timeout' | 'aborted'> => {
-        if (pred()) return 'done';
+        if (pred() || crash) return 'done';
         const r = await race(
           new Promise<void>((resolve) => {
             progressWaiter = () => {
-              if (pred()) resolve();
+              if (pred() || crash) resolve();
             };
           }),
           Math.max(1, deadline - now()),
@@ -270,6 +265,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
         const n = ++syncN;
         post({ t: 'sync', n });
         const synced = await waitProgress(() => latest.every((p) => p !== undefined && p.sync >= n));
+        throwIfCrashed();
         if (synced !== 'done') {
           aborted = synced === 'aborted';
           break;
@@ -282,7 +278,10 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
         const next = await waitProgress(() => ++ticks > shardCount);
         if (next === 'aborted') aborted = true;
       }
+      throwIfCrashed();
       drainEndAt = now();
+      drainOwed = Math.max(0, sum((p) => p.expected) - sum((p) => p.delivered));
+      firer.markDrainEnd();
       post({ t: 'drainEnd', at: drainEndAt });
     }
 
@@ -310,6 +309,9 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     phase('closing');
     post({ t: 'finish' });
     await race(Promise.all(finalDone.map((d) => d.promise)), 20_000, undefined);
+    throwIfCrashed();
+    const missingFinals = finals.filter((f, i) => i < shardCount && f === undefined).length + Math.max(0, shardCount - finals.length);
+    if (missingFinals > 0) throw new ShardCrashError(`${missingFinals} of ${shardCount} shards sent no final figures within 20 s`, undefined);
     clearInterval(progressTimer);
     progressTimer = undefined;
     const result = buildResult({
@@ -318,6 +320,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
       startedServer: server !== undefined,
       aborted: aborted || (signal?.aborted ?? false),
       drainComplete,
+      drainOwed,
       caps,
       rateLimit,
       firer,
@@ -341,186 +344,14 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     if (progressTimer) clearInterval(progressTimer);
     health.stop();
     await firer?.close();
+    // after a crash the other shards are told to finish, so they close their connections and exit now
+    if (crash) for (const s of shards) s.post({ t: 'finish' });
     await Promise.all(shards.map((s) => s.terminate()));
     await server?.close();
   }
 }
 
+
 function span(a: number | undefined, b: number | undefined): number {
   return a !== undefined && b !== undefined ? Math.round(b - a) : 0;
 }
-
-interface BuildInput {
-  o: ReturnType<typeof resolveLoadTestOptions>;
-  targets: string[];
-  startedServer: boolean;
-  aborted: boolean;
-  drainComplete: boolean;
-  caps: CapabilityReport;
-  rateLimit: RateLimitCheck;
-  firer: Firer | undefined;
-  finals: (ShardFinal | undefined)[];
-  totalConns: number;
-  health: ReturnType<HealthMonitor['sample']>;
-  errors: string[];
-  timings: LoadTestResult['timings'];
-  deliveryWindowMs: number;
-}
-
-function buildResult(b: BuildInput): LoadTestResult {
-  const finals = b.finals.filter((f): f is ShardFinal => f !== undefined);
-  const events = b.firer?.events ?? [];
-  const byType: Record<LoggedType, DeliveryCounts> = { bug_report: zeroCounts(), comment: zeroCounts(), notification: zeroCounts() };
-  const spread = createHistogram();
-  for (const ev of events) {
-    const c = byType[TYPE_NAMES[ev.type]!];
-    if (!ev.ok) {
-      // nothing is owed for a failed POST; a misrouted notification of it is still a leak
-      for (const f of finals) {
-        const off = ev.idx * PER_EVENT_FIELDS;
-        if (off < f.perEvent.length) c.misrouted += f.perEvent[off + 4]!;
-      }
-      continue;
-    }
-    c.events++;
-    let min = 0;
-    let max = 0;
-    for (const f of finals) {
-      const off = ev.idx * PER_EVENT_FIELDS;
-      if (off >= f.perEvent.length) continue;
-      c.expected += f.perEvent[off]!;
-      c.delivered += f.perEvent[off + 1]!;
-      c.missing += f.perEvent[off + 2]!;
-      c.duplicated += f.perEvent[off + 3]!;
-      c.misrouted += f.perEvent[off + 4]!;
-      c.late += f.perEvent[off + 5]!;
-      const lo = f.firstMin[ev.idx]!;
-      const hi = f.firstMax[ev.idx]!;
-      if (lo > 0 && (min === 0 || lo < min)) min = lo;
-      if (hi > max) max = hi;
-    }
-    if (ev.type !== T_NOTIFICATION && min > 0) recordMs(spread, max - min);
-  }
-  for (const f of finals) {
-    TYPE_NAMES.forEach((name, t) => {
-      byType[name].outOfOrder += f.outOfOrder[t] ?? 0;
-      byType[name].unmatched += f.unmatched[t] ?? 0;
-    });
-  }
-  const total = zeroCounts();
-  for (const c of Object.values(byType)) {
-    for (const k of Object.keys(total) as (keyof DeliveryCounts)[]) total[k] += c[k];
-  }
-
-  // first offenders: merged over shards per (event, kind), missing first, in firing order
-  const merged = new Map<string, ShardOffender>();
-  for (const f of finals) {
-    for (const off of f.offenders) {
-      const k = `${off.idx}:${off.kind}`;
-      const m = merged.get(k);
-      if (m) {
-        m.count += off.count;
-        for (const c of off.conns) if (m.conns.length < 5) m.conns.push(c);
-      } else merged.set(k, { ...off, conns: off.conns.slice(0, 5) });
-    }
-  }
-  const firstOffenders: Offender[] = [...merged.values()]
-    .sort((x, y) => OFFENCE_ORDER.indexOf(x.kind) - OFFENCE_ORDER.indexOf(y.kind) || x.idx - y.idx)
-    .slice(0, 20)
-    .map((off) => {
-      const ev = events[off.idx];
-      const type = TYPE_NAMES[ev?.type ?? 0]!;
-      return {
-        kind: off.kind,
-        type,
-        event: ev ? `${ev.what}:${ev.id ?? ev.nonce}` : `#${off.idx}`,
-        ...(ev ? { nonce: ev.nonce } : {}),
-        count: off.count,
-        connections: off.conns,
-      };
-    });
-
-  const hB = createHistogram();
-  const hN = createHistogram();
-  const hC = createHistogram();
-  const hAll = createHistogram();
-  for (const f of finals) {
-    addEncoded(hB, f.broadcast);
-    addEncoded(hN, f.notification);
-    addEncoded(hC, f.connect);
-  }
-  hAll.add(hB);
-  hAll.add(hN);
-
-  const threads = [
-    { thread: 'main', cpuPercent: Math.round(b.health.elu * 10000) / 100, eventLoopLagMs: b.health.lagMs },
-    ...(b.o.workers > 0
-      ? finals.map((f, i) => ({ thread: `worker-${i}`, cpuPercent: Math.round(f.elu * 10000) / 100, eventLoopLagMs: f.lagMs }))
-      : []),
-  ];
-  const worstLag = threads.reduce(
-    (m, t) => ({ p50: Math.max(m.p50, t.eventLoopLagMs.p50), p99: Math.max(m.p99, t.eventLoopLagMs.p99), max: Math.max(m.max, t.eventLoopLagMs.max) }),
-    { p50: 0, p99: 0, max: 0 },
-  );
-  const firer = b.firer;
-  const fireSecs = firer && firer.endedAt > firer.startedAt ? (firer.endedAt - firer.startedAt) / 1000 : 0;
-  const capabilities = { ...b.caps.capabilities } as Record<CapabilityName, CapabilityFinding>;
-  const sawSeq = finals.some((f) => f.sawSeq);
-  if (capabilities.seq.status === 'unknown' && sawSeq) capabilities.seq = { status: 'supported', detail: 'events carried seq during the run' };
-
-  return {
-    schemaVersion: LOAD_RESULT_SCHEMA_VERSION,
-    targets: b.targets,
-    startedServer: b.startedServer,
-    aborted: b.aborted,
-    drainComplete: b.drainComplete,
-    // reports get written to CI artifacts: never the JWT secret
-    options: { ...b.o, secret: REDACTED },
-    connections: {
-      target: b.totalConns,
-      opened: finals.reduce((s, f) => s + f.opened, 0),
-      connectErrors: finals.reduce((s, f) => s + f.connectErrors, 0),
-      reconnects: finals.reduce((s, f) => s + f.reconnects, 0),
-      dropped: finals.reduce((s, f) => s + f.dropped, 0),
-      localAddresses: new Set(finals.flatMap((f) => f.localAddresses)).size,
-      errorSamples: finals.flatMap((f) => f.errorSamples).slice(0, 5),
-    },
-    delivery: {
-      byType,
-      total,
-      ratio: total.expected === 0 ? 1 : total.delivered / total.expected,
-      firstOffenders,
-    },
-    latency: {
-      broadcast: summarize(hB),
-      notification: summarize(hN),
-      broadcastSpread: summarize(spread),
-      connect: summarize(hC),
-      rest: firer ? summarize(firer.rest) : emptySummary(),
-      sendLag: firer ? summarize(firer.sendLag) : emptySummary(),
-      buckets: histogramBuckets(hAll),
-    },
-    throughput: {
-      eventsFired: firer?.fired ?? 0,
-      eventsAccepted: firer?.accepted ?? 0,
-      restErrors: firer?.restErrors ?? 0,
-      restUnanswered: firer?.inflightCount() ?? 0,
-      skipped: firer?.skipped ?? 0,
-      fireRate: fireSecs > 0 ? Math.round(((firer?.fired ?? 0) / fireSecs) * 100) / 100 : 0,
-      deliveriesPerSec: b.deliveryWindowMs > 0 ? Math.round(total.delivered / (b.deliveryWindowMs / 1000)) : 0,
-      framesReceived: finals.reduce((s, f) => s + f.frames, 0),
-    },
-    rateLimit: b.rateLimit,
-    capabilities,
-    generator: {
-      cpuPercent: b.health.cpuPercent,
-      eventLoopLagMs: worstLag,
-      threads,
-      saturated: worstLag.p99 > b.o.saturationLagMs,
-      saturationLagMs: b.o.saturationLagMs,
-    },
-    timings: b.timings,
-    errors: [...b.errors, ...(firer?.errorSamples ?? [])].slice(0, 20),
-  };
-}
-

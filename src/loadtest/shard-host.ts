@@ -29,7 +29,7 @@ export function startShard(init: ShardInit, inWorker: boolean, onMessage: (msg: 
   let exited = false;
   const exit = new Promise<void>((resolve) => worker.once('exit', () => ((exited = true), resolve())));
   worker.on('message', (msg: FromShard) => onMessage(msg));
-  worker.on('error', (err) => onMessage({ t: 'fatal', message: `shard ${init.shardId}: ${err.message}` }));
+  worker.on('error', (err) => onMessage({ t: 'fatal', message: `shard ${init.shardId} crashed: ${err.message}`, ...(err.stack ? { stack: err.stack } : {}) }));
   worker.on('exit', (code) => {
     if (code !== 0) onMessage({ t: 'fatal', message: `shard ${init.shardId} exited with ${code}` });
   });

@@ -2,16 +2,17 @@
 // in the main thread or in a worker thread. Compact on purpose: summaries, never a message per receipt.
 // Erasable TypeScript only (no enums, no parameter properties): workers load it with Node's type stripping.
 
+import type { LedgerSummary } from './ledger.ts';
+
 /** Event kinds as small integers, indexing per-type arrays. */
-export const T_BUG_REPORT = 0;
-export const T_COMMENT = 1;
-export const T_NOTIFICATION = 2;
-export const TYPE_NAMES = ['bug_report', 'comment', 'notification'] as const;
+export { T_BUG_REPORT, T_COMMENT, T_NOTIFICATION, LEDGER_TYPES as TYPE_NAMES } from './ledger.ts';
 
 export interface ShardConnSpec {
   /** Label for reports, e.g. `u12#1`. */
   label: string;
   userId: string;
+  /** Position among all connections of the run: orders the connections an offender names. */
+  ordinal: number;
   /** ws://host:port/ws (no query). */
   wsUrl: string;
   token: string;
@@ -66,29 +67,15 @@ export interface ShardProgress {
   elu: number;
 }
 
-export interface ShardOffender {
-  idx: number;
-  kind: 'missing' | 'duplicated' | 'misrouted' | 'outOfOrder' | 'late';
-  count: number;
-  conns: string[];
-}
-
 export interface ShardFinal extends ShardProgress {
-  /** Per event, 6 ints: expected, delivered, missing, duplicated, misrouted, late. */
-  perEvent: Int32Array;
-  /** Per event: earliest and latest first receipt at an eligible connection (0 = none). */
-  firstMin: Float64Array;
-  firstMax: Float64Array;
-  /** Per type (bug_report, comment, notification). */
-  outOfOrder: number[];
-  unmatched: number[];
-  offenders: ShardOffender[];
+  /** What this shard's connections were owed and got. Merged with mergeLedgerSummaries. */
+  ledger: LedgerSummary;
   broadcast: string;
   notification: string;
   connect: string;
   errorSamples: string[];
   localAddresses: string[];
-  /** Whether any connection saw a seq / a cursor / a rate_limit in connection_established. */
+  /** Whether any connection saw a seq. */
   sawSeq: boolean;
 }
 
@@ -96,6 +83,5 @@ export type FromShard =
   | { t: 'progress'; p: ShardProgress }
   | { t: 'connectDone'; p: ShardProgress }
   | { t: 'final'; f: ShardFinal }
-  | { t: 'fatal'; message: string };
-
-export const PER_EVENT_FIELDS = 6;
+  /** The shard crashed: the run cannot be judged. */
+  | { t: 'fatal'; message: string; stack?: string };

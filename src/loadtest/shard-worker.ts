@@ -10,5 +10,12 @@ if (port) {
     port.postMessage(msg);
     if (msg.t === 'final') port.close();
   });
-  port.on('message', (msg: ToShard) => shard.handle(msg));
+  // test hook: BUGZAPP_TEST_CRASH_SHARD=<shard id> throws in that shard at the first fired event, the
+  // way a bug in the shard would (an uncaught error ends the worker thread)
+  const crashShard = process.env.BUGZAPP_TEST_CRASH_SHARD;
+  const crash = crashShard !== undefined && Number(crashShard) === (workerData as ShardInit).shardId;
+  port.on('message', (msg: ToShard) => {
+    if (crash && msg.t === 'event') throw new Error('injected shard crash (BUGZAPP_TEST_CRASH_SHARD)');
+    shard.handle(msg);
+  });
 }

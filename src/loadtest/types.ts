@@ -141,6 +141,12 @@ export interface ThroughputResult {
   restErrors: number;
   /** REST operations still unanswered when the run ended (the drain timed out on them, or aborted). */
   restUnanswered?: number;
+  /** 1-based numbers (firing order) of the first unanswered operations. */
+  restUnansweredOps?: number[];
+  /** 1-based numbers of the first operations that failed (non-2xx, refused, timed out). */
+  restFailedOps?: number[];
+  /** Operations answered only after the drain ended (their events could not be checked in time). */
+  restAnsweredLate?: number;
   /**
    * Operations the server can't do (update/delete without PATCH/DELETE, e.g. the guide's server), each
    * replaced by a bug report create so the fired count holds.
@@ -236,6 +242,8 @@ export interface LoadTestResult {
   aborted: boolean;
   /** Drain finished with everything expected arrived (false: timed out). */
   drainComplete: boolean;
+  /** Deliveries still owed when the drain ended (0 when it completed). */
+  drainOwed?: number;
   /** The resolved options, `secret` replaced by '<redacted>'. */
   options: LoadTestOptions;
   connections: ConnectionsResult;

@@ -105,3 +105,77 @@ describe('bugzapp load against a guide-like server', () => {
     });
   });
 });
+
+describe('bugzapp load against a server that holds every Nth POST forever', () => {
+  // stores nothing, pushes nothing, never answers: a gate that passed it would be trusted and wrong
+  // the drain ends as soon as everything owed arrived (a clean run), or at its timeout (held POSTs stay in
+  // flight): long enough that a loaded machine does not make answered deliveries late
+  const run = async (hold: number | undefined, extra: string[] = []) => {
+    const server = await startFaultyServer({
+      secret: SECRET,
+      enforceRateLimit: { max: 10, windowMs: 1000 },
+      ...(hold !== undefined ? { holdEveryNthPost: hold } : {}),
+    });
+    onTestFinished(() => server.close());
+    const dir = await tempDir();
+    const junitPath = join(dir, 'junit.xml');
+    const c = captureIO();
+    const code = await runCli(
+      [
+        'load', '--url', server.url, '--secret', SECRET, '--users', '5', '--events', '20', '--rate', '100', '--mix', 'bug_report:100',
+        '--drain-timeout', hold === undefined ? '5s' : '2s', '--skip-rate-limit', '--json', '--junit', junitPath, ...extra,
+      ],
+      c.io,
+    );
+    return { code, c, server, report: JSON.parse(c.out()) as LoadReport, junit: junitOutcomes(await readFile(junitPath, 'utf8')) };
+  };
+
+  it('fails the rest check and exits 1, naming the operations never answered', async () => {
+    const { code, c, server, report, junit } = await run(5);
+    expect(code, c.err()).toBe(1);
+    expect(server.stats.held).toBe(4);
+    expect(report.verdict).toBe('fail');
+    expect(report.throughput.restUnanswered).toBe(4);
+    // the operations' numbers are their firing order, carried in the nonce of each title (creates only)
+    const held = server.heldTitles.map((t) => Number(/\.(\d+)~/.exec(t)![1])).sort((a, b) => a - b);
+    expect(held).toHaveLength(4);
+    expect(report.checks.find((x) => x.name === 'rest')).toMatchObject({
+      status: 'fail',
+      detail: `4 of 20 REST operations never answered: ${held.map((n) => `#${n}`).join(', ')}`,
+    });
+    expect(report.figures.rest_unanswered).toBe(4);
+    expect(junit.rest).toBe('failure');
+  }, 20_000);
+
+  it('passes the same run when a gate allows the unanswered operations', async () => {
+    const { code, c, report } = await run(5, ['--gate', 'rest_unanswered<=4']);
+    expect(code, c.err() + JSON.stringify(report.reasons)).toBe(0);
+    expect(report.gates[0]).toMatchObject({ expression: 'rest_unanswered<=4', actual: 4, pass: true });
+  }, 20_000);
+
+  it('exits 0 against the same server without the fault', async () => {
+    const { code, c, report } = await run(undefined);
+    expect(code, c.err() + JSON.stringify(report.reasons)).toBe(0);
+    expect(report.throughput.restUnanswered).toBe(0);
+    expect(report.drainComplete).toBe(true);
+  }, 20_000);
+});
+
+describe('bugzapp load when a worker thread crashes', () => {
+  it('exits 2 with the worker error and its stack, never a partial verdict', async () => {
+    const server = await startFaultyServer({ secret: SECRET });
+    onTestFinished(() => server.close());
+    // read by the worker thread (shard-worker.ts): shard 1 throws at its first event
+    process.env.BUGZAPP_TEST_CRASH_SHARD = '1';
+    onTestFinished(() => void delete process.env.BUGZAPP_TEST_CRASH_SHARD);
+    const c = captureIO();
+    const code = await runCli(
+      ['load', '--url', server.url, '--secret', SECRET, '--users', '4', '--events', '10', '--rate', '100', '--workers', '2', '--skip-rate-limit', '--json'],
+      c.io,
+    );
+    expect(code).toBe(2);
+    expect(c.out()).toBe('');
+    expect(c.err()).toContain('error: shard 1 crashed: injected shard crash (BUGZAPP_TEST_CRASH_SHARD) (ERR_LOADTEST_WORKER)');
+    expect(c.err()).toMatch(/\n\s+at .*shard-worker\.ts/);
+  }, 30_000);
+});

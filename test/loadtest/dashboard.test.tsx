@@ -116,6 +116,19 @@ describe('LoadDashboard final frames', () => {
     expect(f).toContain('- gate misrouted==0 failed: actual 1');
   });
 
+  it('fail: REST operations never answered are in the verdict', () => {
+    const report = buildLoadReport(
+      sampleResult((r) => {
+        r.throughput.eventsFired = 100;
+        r.throughput.restUnanswered = 4;
+        r.throughput.restUnansweredOps = [25, 50, 75, 100];
+      }),
+    );
+    const f = plain(frame(withReport(START, report)));
+    expect(f).toContain('verdict FAIL  exit 1');
+    expect(f).toContain('- check rest failed: 4 of 100 REST operations never answered: #25, #50, #75, #100');
+  });
+
   it('invalid: says the generator saturated and exits 3', () => {
     const report = buildLoadReport(
       sampleResult((r) => {

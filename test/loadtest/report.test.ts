@@ -320,3 +320,60 @@ describe('the text summary', () => {
     expect(text).not.toContain('failed');
   });
 });
+
+describe('every REST operation is accounted for', () => {
+  const unanswered = (r: Parameters<NonNullable<Parameters<typeof sampleResult>[0]>>[0]): void => {
+    r.throughput.eventsFired = 100;
+    r.throughput.eventsAccepted = 96;
+    r.throughput.restUnanswered = 4;
+    r.throughput.restUnansweredOps = [25, 50, 75, 100];
+    r.drainComplete = false;
+    r.drainOwed = 0;
+  };
+
+  it('fails the rest check on operations never answered, naming them, in every view', () => {
+    const report = buildLoadReport(sampleResult(unanswered));
+    expect(report.verdict).toBe('fail');
+    expect(report.exitCode).toBe(1);
+    const rest = report.checks.find((c) => c.name === 'rest')!;
+    expect(rest).toMatchObject({ status: 'fail', detail: '4 of 100 REST operations never answered: #25, #50, #75, #100' });
+    expect(report.figures.rest_unanswered).toBe(4);
+    expect(report.figures.drain_complete).toBe('fail');
+    // the drain waited only on the unanswered operations: the rest check judges those, not the drain
+    expect(report.checks.find((c) => c.name === 'drain')!.status).toBe('pass');
+    expect(formatTextSummary(report)).toContain('4 never answered');
+    expect(formatTextSummary(report)).toContain('check rest failed: 4 of 100 REST operations never answered: #25, #50, #75, #100');
+    expect(formatMarkdownSummary(report)).toContain('4 of 100 REST operations never answered: #25, #50, #75, #100');
+    const rootCases = parseXml(formatJUnit(report)).children[0]!.children.filter((c) => c.name === 'testcase');
+    const restCase = rootCases.find((c) => c.attrs.name === 'rest')!;
+    expect(restCase.children[0]!.name).toBe('failure');
+    expect(restCase.children[0]!.attrs.message).toContain('#25, #50, #75, #100');
+  });
+
+  it('fails the rest check on refused or failed operations and on answers after the drain', () => {
+    const failed = buildLoadReport(sampleResult((r) => ((r.throughput.restErrors = 2), (r.throughput.restFailedOps = [3, 9]))));
+    expect(failed.checks.find((c) => c.name === 'rest')!.detail).toBe('2 of 40 REST operations failed: #3, #9');
+    const late = buildLoadReport(sampleResult((r) => (r.throughput.restAnsweredLate = 1)));
+    expect(late.checks.find((c) => c.name === 'rest')).toMatchObject({ status: 'fail', detail: '1 of 40 REST operations answered only after the drain' });
+  });
+
+  it('leaves unanswered operations to a gate on rest_unanswered when the user sets one', () => {
+    const allowed = buildLoadReport(sampleResult(unanswered), parseGates(['rest_unanswered<=4']));
+    expect(allowed.checks.find((c) => c.name === 'rest')!.status).toBe('pass');
+    expect(allowed.verdict).toBe('pass');
+    const strict = buildLoadReport(sampleResult(unanswered), parseGates(['rest_unanswered<=3']));
+    expect(strict.verdict).toBe('fail');
+    expect(strict.reasons).toEqual(['gate rest_unanswered<=3 failed: actual 4']);
+  });
+
+  it('fails the drain check when the drain timed out with deliveries owed, unless drain_complete is gated', () => {
+    const owed = (r: Parameters<NonNullable<Parameters<typeof sampleResult>[0]>>[0]): void => {
+      r.drainComplete = false;
+      r.drainOwed = 3;
+    };
+    const report = buildLoadReport(sampleResult(owed));
+    expect(report.checks.find((c) => c.name === 'drain')).toMatchObject({ status: 'fail', detail: 'the drain timed out after 10000 ms with 3 deliveries still owed' });
+    expect(report.reasons).toContain('check drain failed: the drain timed out after 10000 ms with 3 deliveries still owed');
+    expect(buildLoadReport(sampleResult(owed), parseGates(['drain_complete==fail'])).verdict).toBe('pass');
+  });
+});

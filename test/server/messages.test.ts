@@ -77,10 +77,14 @@ describe('routing', () => {
       const notes = await a.recorder.waitForCount((m) => m.type === 'notification', 2);
       expect((notes[0] as NotificationEvent).payload).toEqual({ message: 'New bug report assigned: Crash', bug_report_id: id });
     }
-    // bob saw the comment, which was published after both notifications: none reached him
+    // barrier: a bug report published after everything above; once bob has it, any notification that
+    // went to him has arrived too (a connection gets events in log order)
+    expect((await rest(server, 'POST', '/bug-reports/', 'carol', { title: 'barrier' })).status).toBe(201);
+    await bob.recorder.waitFor((m) => m.type === 'bug_report' && m.payload.title === 'barrier');
     expect(bob.recorder.ofType('notification')).toHaveLength(0);
     expect(await metricValue(server, 'websocket_messages_total', { type: 'notification' })).toBe(4);
-    expect(await metricValue(server, 'websocket_messages_total', { type: 'bug_report' })).toBe(3);
+    // the report and the barrier, to three connections each
+    expect(await metricValue(server, 'websocket_messages_total', { type: 'bug_report' })).toBe(6);
   });
 });
 

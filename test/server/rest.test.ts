@@ -17,6 +17,13 @@ class SwitchableEngine extends MemoryEventEngine {
   }
 }
 
+
+/** Publishes a bug report after everything before it and waits until each connection has it. */
+async function barrier(server: Parameters<typeof rest>[0], ...conns: Awaited<ReturnType<typeof connectClient>>[]): Promise<void> {
+  expect((await rest(server, 'POST', '/bug-reports/', 'barrier', { title: 'barrier' })).status).toBe(201);
+  for (const c of conns) await c.recorder.waitFor((m) => m.type === 'bug_report' && m.payload.title === 'barrier');
+}
+
 describe('bug reports', () => {
   it('creates, lists, reads, patches and deletes, with and without the trailing slash', async () => {
     const server = await startTestServer();
@@ -125,6 +132,8 @@ describe('events pushed by REST', () => {
     expect(first.recorder.ofType('notification').map((n: NotificationEvent) => n.payload)).toEqual([
       { message: 'New bug report assigned: Leak', bug_report_id: bug.id },
     ]);
+    // barrier: published after everything above, so any notification that reached them came before it
+    await barrier(server, reporter, second);
     expect(second.recorder.ofType('notification')).toHaveLength(1);
     expect(reporter.recorder.ofType('notification')).toHaveLength(0);
     // every pushed event carries a seq, increasing in log order
@@ -156,6 +165,9 @@ describe('events pushed by REST', () => {
       'comment',
       'notification',
     ]);
+    // barrier: published after everything above, so any notification that reached them came before it
+    await barrier(server, assignee, other);
+    expect(assignee.recorder.ofType('notification')).toHaveLength(2);
     expect(other.recorder.ofType('notification')).toHaveLength(0);
   });
 });

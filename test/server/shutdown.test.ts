@@ -112,13 +112,38 @@ describe('close()', () => {
     await seen;
   });
 
-  it('refuses handshakes once closing', async () => {
+  it('refuses new connections once closing: the listener is gone', async () => {
     const server = await createServer({ port: 0, secret: TEST_SECRET, closeGraceMs: 500 });
     // a stalled socket holds close() open for the grace period, while the listener is already gone
     const stalled = await connectClient(server, 's');
     (stalled.ws as unknown as { _socket: Socket })._socket.pause();
     const closing = server.close();
-    await expect(expectRefusedHandshake(server.wsUrl)).rejects.toThrow();
+    await expect(expectRefusedHandshake(server.wsUrl)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await closing;
+  });
+
+  it('answers 503 to a handshake that arrives on an open connection once closing', async () => {
+    const server = await createServer({ port: 0, secret: TEST_SECRET, closeGraceMs: 500 });
+    const stalled = await connectClient(server, 's');
+    (stalled.ws as unknown as { _socket: Socket })._socket.pause();
+    // the request starts before close() (the connection is busy, not idle) and ends after it began
+    const url = new URL(server.wsUrl);
+    const socket = connect(Number(url.port), url.hostname);
+    onTestFinished(() => void socket.destroy());
+    await once(socket, 'connect');
+    const token = await testToken('late');
+    socket.write(`GET ${url.pathname}?token=${token} HTTP/1.1\r\nHost: ${url.host}\r\n`);
+    const response = new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('utf8')));
+      socket.on('close', () => resolve(text));
+      socket.on('end', () => resolve(text));
+    });
+    const closing = server.close();
+    socket.write('Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    const text = await response;
+    expect(text).toMatch(/^HTTP\/1\.1 503 /);
+    expect(text).toContain('Server shutting down');
     await closing;
   });
 });

@@ -14,7 +14,7 @@ import { buildLoadReport, formatJsonReport, type LoadReport } from '../../loadte
 import { formatJUnit } from '../../loadtest/report-junit.ts';
 import { formatMarkdownSummary } from '../../loadtest/report-markdown.ts';
 import { formatTextSummary } from '../../loadtest/report-text.ts';
-import { runLoadTest } from '../../loadtest/run.ts';
+import { runLoadTest, ShardCrashError } from '../../loadtest/run.ts';
 import { loadScenario, parseMix, type Scenario } from '../../loadtest/scenario.ts';
 import type { LoadTestInput, LoadTestOptions, LoadTestResult } from '../../loadtest/types.ts';
 import { parseDuration, parseRate } from '../../units.ts';
@@ -206,9 +206,13 @@ Examples:
 Gates: <figure> <op> <value>[unit], ops == != <= >= < >, units % ms s /s. Figures include
   delivery, missing, duplicated, misrouted, out_of_order, late (also .bug_report/.comment/.notification),
   p50 p90 p99 p999 max, broadcast_p99, notification_p99, spread_p99, connect_p99, rest_p99,
-  deliveries_per_sec, connect_errors, rest_errors, rate_limit (pass|fail|unsupported|skipped),
+  deliveries_per_sec, connect_errors, rest_errors, rest_unanswered, rest_answered_late,
+  drain_complete (pass|fail), rate_limit (pass|fail|unsupported|skipped),
   event_loop_lag_p99 (${FIGURE_NAMES.length} in all; see the JSON report's "figures").
-Exit: 0 pass, 1 a gate or check failed (or Ctrl-C stopped the run), 2 usage or harness error,
+Every REST operation is accounted for: one never answered, failed or answered after the drain fails
+  the rest check unless a gate on its figure judges it (--gate "rest_unanswered<=4").
+Exit: 0 pass, 1 a gate or check failed (or Ctrl-C stopped the run), 2 usage or harness error
+  (a crashed worker thread included),
   3 invalid run (the load generator saturated). GITHUB_STEP_SUMMARY set: a Markdown summary is appended.`,
     )
     .action(async (flags: LoadFlags) => {
@@ -265,6 +269,8 @@ export async function runLoadCommand(flags: LoadFlags, io: CliIO): Promise<void>
   } catch (err) {
     await stopInk();
     if (err instanceof InvalidOptionError) throw err;
+    // a crashed worker: its error and stack, never a partial verdict
+    if (err instanceof ShardCrashError) throw new CliExit(EXIT_USAGE, `error: ${err.message} (${err.code})${err.workerStack ? `\n${err.workerStack}` : ''}`);
     if (isBugzappError(err)) throw usageError(err);
     const stack = err instanceof Error ? (err.stack ?? err.message) : String(err);
     throw new CliExit(EXIT_USAGE, `error: the load test could not run: ${stack}`);

@@ -1,0 +1,381 @@
+// The ledger against a brute-force oracle: random records (fire, answer ok / error / never, connect,
+// fail, lose with or without resume, reconnect, resume refused, give up, receipts anywhere, duplicates,
+// late ones after the drain, seqs in any order), thousands of them, shrunk on failure. The oracle
+// is written from the rules (ledger.ts R1..R8) and works differently: it keeps the whole record and
+// judges each (event, connection) pair at the end from intervals, where the ledger keeps counters.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  F_DELIVERED,
+  F_DUPLICATED,
+  F_EXPECTED,
+  F_LATE,
+  F_MISROUTED,
+  F_MISSING,
+  Ledger,
+  PER_EVENT_FIELDS,
+  T_BUG_REPORT,
+  T_COMMENT,
+  T_NOTIFICATION,
+  mergeLedgerSummaries,
+  type LedgerConn,
+} from '../../src/loadtest/ledger.ts';
+
+type Op =
+  | { k: 'fire'; e: number; type: number; target: number }
+  | { k: 'answer'; e: number; ok: boolean }
+  | { k: 'connected'; c: number }
+  | { k: 'failed'; c: number }
+  | { k: 'lost'; c: number; resumable: boolean }
+  | { k: 'refused'; c: number }
+  | { k: 'gaveUp'; c: number }
+  | { k: 'receipt'; e: number; c: number; seq: number }
+  | { k: 'drainEnd' };
+type GenOp =
+  | Op
+  | { k: 'dup'; e: number; c: number; seq: number }
+  /** Lost with resume, an event answered meanwhile, then the resume refused or the reconnecting given up. */
+  | { k: 'awayAcross'; e: number; c: number; end: 'refused' | 'gaveUp' };
+
+interface Rec {
+  users: number;
+  conns: number;
+  /** [op, time step (0 = same time as the previous op)]. */
+  ops: [Op, number][];
+}
+
+const MAX_EV = 5;
+
+function recArb(): fc.Arbitrary<Rec> {
+  return fc.record({ users: fc.integer({ min: 1, max: 3 }), conns: fc.integer({ min: 1, max: 4 }) }).chain(({ users, conns }) => {
+    const c = fc.integer({ min: 0, max: conns - 1 });
+    const e = fc.integer({ min: 0, max: MAX_EV - 1 });
+    const op: fc.Arbitrary<GenOp> = fc.oneof(
+      { arbitrary: fc.record({ k: fc.constant('fire' as const), e, type: fc.constantFrom(T_BUG_REPORT, T_COMMENT, T_NOTIFICATION), target: fc.integer({ min: 0, max: users - 1 }) }), weight: 3 },
+      { arbitrary: fc.record({ k: fc.constant('answer' as const), e, ok: fc.boolean() }), weight: 3 },
+      { arbitrary: fc.record({ k: fc.constant('connected' as const), c }), weight: 3 },
+      { arbitrary: fc.record({ k: fc.constant('failed' as const), c }), weight: 1 },
+      { arbitrary: fc.record({ k: fc.constant('lost' as const), c, resumable: fc.boolean() }), weight: 3 },
+      { arbitrary: fc.record({ k: fc.constant('refused' as const), c }), weight: 2 },
+      { arbitrary: fc.record({ k: fc.constant('gaveUp' as const), c }), weight: 2 },
+      { arbitrary: fc.record({ k: fc.constant('receipt' as const), e, c, seq: fc.integer({ min: 1, max: 30 }) }), weight: 6 },
+      // a duplicate receipt: the same event twice at one connection
+      { arbitrary: fc.record({ k: fc.constant('dup' as const), e, c, seq: fc.integer({ min: 1, max: 30 }) }), weight: 2 },
+      { arbitrary: fc.constant({ k: 'drainEnd' as const }), weight: 2 },
+      { arbitrary: fc.record({ k: fc.constant('awayAcross' as const), e, c, end: fc.constantFrom('refused' as const, 'gaveUp' as const) }), weight: 2 },
+    );
+    // most connections open first and most events are fired and answered early, so that the random
+    // rest of the record lands on owed pairs; the rest is any interleaving
+    const prefix = fc.tuple(
+      fc.array(fc.boolean(), { minLength: conns, maxLength: conns }),
+      fc.array(fc.tuple(fc.constantFrom(T_BUG_REPORT, T_COMMENT, T_NOTIFICATION), fc.integer({ min: 0, max: users - 1 }), fc.constantFrom('ok', 'ok', 'error', 'later', 'later')), {
+        minLength: MAX_EV,
+        maxLength: MAX_EV,
+      }),
+    );
+    return fc.record({
+      users: fc.constant(users),
+      conns: fc.constant(conns),
+      ops: fc.tuple(prefix, fc.array(fc.tuple(op, fc.integer({ min: 0, max: 1 })), { maxLength: 50 })).map(([[open, evs], rest]) => {
+        const ops: [Op, number][] = [];
+        open.forEach((up, c) => up && ops.push([{ k: 'connected', c }, 1]));
+        evs.forEach(([type, target, answer], e) => {
+          ops.push([{ k: 'fire', e, type, target }, 1]);
+          if (answer !== 'later') ops.push([{ k: 'answer', e, ok: answer === 'ok' }, 0]);
+        });
+        for (const [o, dt] of rest) {
+          if (o.k === 'dup') ops.push([{ k: 'receipt', e: o.e, c: o.c, seq: o.seq }, dt], [{ k: 'receipt', e: o.e, c: o.c, seq: o.seq }, 0]);
+          else if (o.k === 'awayAcross') {
+            ops.push([{ k: 'lost', c: o.c, resumable: true }, dt], [{ k: 'answer', e: o.e, ok: true }, 1]);
+            if (o.end === 'refused') ops.push([{ k: 'connected', c: o.c }, 1], [{ k: 'refused', c: o.c }, dt]);
+            else ops.push([{ k: 'gaveUp', c: o.c }, dt]);
+          } else ops.push([o, dt]);
+        }
+        return ops;
+      }),
+    });
+  });
+}
+
+function connsOf(r: Rec): LedgerConn[] {
+  return Array.from({ length: r.conns }, (_, c) => ({ label: `c${c}`, userId: String(c % r.users), ordinal: c }));
+}
+
+const seqText = (n: number): string => String(n).padStart(4, '0');
+
+/** Feeds the record to a ledger over the connections `which` (indices into the record's connections). */
+function feed(r: Rec, which: number[]): Ledger {
+  const all = connsOf(r);
+  const local = new Map(which.map((c, i) => [c, i]));
+  const l = new Ledger(which.map((c) => all[c]!));
+  const fired = new Map<number, number>();
+  let t = 1;
+  for (const [index, [op, dt]] of r.ops.entries()) {
+    t += dt;
+    switch (op.k) {
+      case 'fire':
+        if (fired.has(op.e)) break;
+        fired.set(op.e, op.type);
+        l.fire(op.e, op.type, op.type === T_NOTIFICATION ? String(op.target) : null, t, t);
+        break;
+      case 'answer':
+        l.answer(op.e, op.ok, t);
+        break;
+      case 'drainEnd':
+        l.drainEnd(t);
+        break;
+      default: {
+        const c = local.get(op.c);
+        if (c === undefined) break;
+        if (op.k === 'connected') l.connected(c, t);
+        else if (op.k === 'failed') l.failed(c, t);
+        else if (op.k === 'lost') l.lost(c, t, op.resumable);
+        else if (op.k === 'refused') l.resumeRefused(c, t);
+        else if (op.k === 'gaveUp') l.gaveUp(c, t);
+        else {
+          // receipts come only at connections that are up (established, not given up at the deadline)
+          if (!isUp(r, op.c, index)) break;
+          // the shard orders every receipt (matched or not), then records the matched ones
+          const type = fired.get(op.e);
+          l.order(c, type ?? T_BUG_REPORT, seqText(op.seq), type === undefined ? -1 : op.e);
+          if (type !== undefined) l.receipt(op.e, c, t);
+        }
+      }
+    }
+  }
+  return l;
+}
+
+interface OracleOut {
+  perEvent: number[][];
+  outOfOrder: number[];
+  opened: number;
+  connectErrors: number;
+  reconnects: number;
+  dropped: number;
+  liveExpected: number;
+  liveDelivered: number;
+}
+
+/** The rules, judged once over the whole record. */
+function oracle(r: Rec): OracleOut {
+  const users = connsOf(r).map((x) => x.userId);
+  // timeline
+  const times: number[] = [];
+  let t = 1;
+  for (const [, dt] of r.ops) times.push((t += dt));
+  // events: first fire wins; first answer wins
+  const ev = new Map<number, { type: number; target: string | null; reg: number; answer: 'ok' | 'error' | 'never'; resp: number }>();
+  r.ops.forEach(([op], i) => {
+    if (op.k === 'fire' && !ev.has(op.e)) ev.set(op.e, { type: op.type, target: op.type === T_NOTIFICATION ? String(op.target) : null, reg: times[i]!, answer: 'never', resp: 0 });
+    if (op.k === 'answer') {
+      const x = ev.get(op.e);
+      if (x && x.answer === 'never') {
+        x.answer = op.ok ? 'ok' : 'error';
+        x.resp = times[i]!;
+      }
+    }
+  });
+  // presence per connection: established time, failed, away intervals [from, to) (to = Infinity: for good)
+  const est: number[] = [];
+  const away: [number, number][][] = [];
+  let opened = 0;
+  let connectErrors = 0;
+  let reconnects = 0;
+  for (let c = 0; c < r.conns; c++) {
+    let e: number | undefined;
+    let failed = false;
+    let lostSince: number | undefined;
+    let lostBefore: number | undefined;
+    let openAway: number | undefined;
+    const gaps: [number, number][] = [];
+    r.ops.forEach(([op], i) => {
+      if (!('c' in op) || op.c !== c || op.k === 'receipt') return;
+      const now = times[i]!;
+      if (op.k === 'failed') {
+        if (e === undefined && !failed) {
+          failed = true;
+          connectErrors++;
+        }
+        return;
+      }
+      if (op.k === 'connected' && e === undefined) {
+        if (!failed) {
+          e = now;
+          opened++;
+        }
+        return;
+      }
+      if (e === undefined) return;
+      if (op.k === 'connected') {
+        reconnects++;
+        if (openAway !== undefined) {
+          gaps.push([openAway, now]);
+          openAway = undefined;
+        }
+        lostBefore = lostSince;
+        lostSince = undefined;
+      } else if (op.k === 'lost') {
+        lostSince ??= now;
+        if (!op.resumable && openAway === undefined) openAway = lostSince;
+      } else if (op.k === 'gaveUp') {
+        if (openAway === undefined) openAway = lostSince ?? now;
+      } else if (op.k === 'refused') {
+        if (lostBefore !== undefined && lostBefore !== 0) {
+          gaps.push([lostBefore, now]);
+          lostBefore = undefined;
+        }
+      }
+    });
+    if (openAway !== undefined) gaps.push([openAway, Infinity]);
+    est.push(e ?? 0);
+    away.push(gaps);
+  }
+  const dropped = away.reduce((s, g) => s + g.length, 0);
+  const everEstBefore = (c: number, reg: number): boolean => est[c]! !== 0 && est[c]! < reg;
+  const owed = (e: number, c: number): boolean => {
+    const x = ev.get(e)!;
+    if (x.answer !== 'ok' || !everEstBefore(c, x.reg)) return false;
+    if (x.type === T_NOTIFICATION && users[c] !== x.target) return false;
+    return !away[c]!.some(([from, to]) => from < x.resp && to >= x.reg);
+  };
+  const perEvent: number[][] = [];
+  let liveExpected = 0;
+  let liveDelivered = 0;
+  for (let e = 0; e < MAX_EV; e++) {
+    const row = [0, 0, 0, 0, 0, 0];
+    perEvent.push(row);
+    const x = ev.get(e);
+    if (!x) continue;
+    let owedN = 0;
+    let onTimeEligible = 0;
+    for (let c = 0; c < r.conns; c++) {
+      // receipts of this event at c, after it was fired
+      const rt: number[] = [];
+      r.ops.forEach(([op], i) => {
+        if (op.k === 'receipt' && op.e === e && op.c === c && isAfterFire(r, e, i) && isUp(r, c, i)) rt.push(times[i]!);
+      });
+      const wrongUser = x.type === T_NOTIFICATION && users[c] !== x.target;
+      if (wrongUser) {
+        row[F_MISROUTED]! += rt.length;
+        continue;
+      }
+      // when the first receipt came, was the drain over?
+      const firstIdx = firstReceiptIndex(r, e, c);
+      const lateFirst = firstIdx >= 0 && drainEndedBefore(r, times, firstIdx);
+      if (rt.length > 0 && everEstBefore(c, x.reg) && !lateFirst) onTimeEligible++;
+      if (!owed(e, c)) continue;
+      owedN++;
+      row[F_EXPECTED]!++;
+      if (rt.length === 0) row[F_MISSING]!++;
+      else {
+        if (lateFirst) row[F_LATE]!++;
+        else row[F_DELIVERED]!++;
+        row[F_DUPLICATED]! += rt.length - 1;
+      }
+    }
+    if (x.answer === 'ok') {
+      liveExpected += owedN;
+      liveDelivered += Math.min(onTimeEligible, owedN);
+    }
+  }
+  // out of order: a seq lower than the highest seen before on the connection
+  const outOfOrder = [0, 0, 0];
+  for (let c = 0; c < r.conns; c++) {
+    let max = -1;
+    const firedType = new Map<number, number>();
+    for (const [i, [op]] of r.ops.entries()) {
+      if (op.k === 'fire' && !firedType.has(op.e)) firedType.set(op.e, op.type);
+      if (op.k !== 'receipt' || op.c !== c || !isUp(r, c, i)) continue;
+      if (op.seq < max) outOfOrder[firedType.get(op.e) ?? T_BUG_REPORT]!++;
+      else max = op.seq;
+    }
+  }
+  return { perEvent, outOfOrder, opened, connectErrors, reconnects, dropped, liveExpected, liveDelivered };
+}
+
+/** Receipt i of event e counts only once e was fired (the shard matches nothing before). */
+function isAfterFire(r: Rec, e: number, i: number): boolean {
+  for (let j = 0; j < i; j++) {
+    const op = r.ops[j]![0];
+    if (op.k === 'fire' && op.e === e) return true;
+  }
+  return false;
+}
+
+function firstReceiptIndex(r: Rec, e: number, c: number): number {
+  return r.ops.findIndex(([op], i) => op.k === 'receipt' && op.e === e && op.c === c && isAfterFire(r, e, i) && isUp(r, c, i));
+}
+
+/** The last drainEnd before op i, and the receipt's time past it. */
+function drainEndedBefore(r: Rec, times: number[], i: number): boolean {
+  let d = 0;
+  for (let j = 0; j < i; j++) if (r.ops[j]![0].k === 'drainEnd') d = times[j]!;
+  return d !== 0 && times[i]! > d;
+}
+
+/** Connection c got connection_established before op i, and had not failed before that. */
+function isUp(r: Rec, c: number, i: number): boolean {
+  for (let j = 0; j < i; j++) {
+    const op = r.ops[j]![0];
+    if (!('c' in op) || op.c !== c) continue;
+    if (op.k === 'failed') return false;
+    if (op.k === 'connected') return true;
+  }
+  return false;
+}
+
+function check(r: Rec): void {
+  const o = oracle(r);
+  const all = Array.from({ length: r.conns }, (_, c) => c);
+  const l = feed(r, all);
+  const s = l.summary();
+  const got: number[][] = [];
+  for (let e = 0; e < MAX_EV; e++) {
+    const row = [0, 0, 0, 0, 0, 0];
+    for (let f = 0; f < PER_EVENT_FIELDS; f++) row[f] = e < s.events ? s.perEvent[e * PER_EVENT_FIELDS + f]! : 0;
+    got.push(row);
+  }
+  expect(got).toEqual(o.perEvent);
+  expect(s.outOfOrder).toEqual(o.outOfOrder);
+  expect({ opened: s.opened, connectErrors: s.connectErrors, reconnects: s.reconnects, dropped: s.dropped }).toEqual({
+    opened: o.opened,
+    connectErrors: o.connectErrors,
+    reconnects: o.reconnects,
+    dropped: o.dropped,
+  });
+  const live = l.live();
+  expect({ expected: live.expected, delivered: live.delivered }).toEqual({ expected: o.liveExpected, delivered: o.liveDelivered });
+  // split over two shards (odd / even connections): the merge equals the whole
+  const merged = mergeLedgerSummaries([feed(r, all.filter((c) => c % 2 === 1)).summary(), feed(r, all.filter((c) => c % 2 === 0)).summary()]);
+  expect(merged).toEqual(s);
+}
+
+describe('ledger property: random records against a brute-force oracle', () => {
+  it('the records reach every rule (the generator is not vacuous)', () => {
+    const seen = { delivered: 0, missing: 0, duplicated: 0, misrouted: 0, late: 0, outOfOrder: 0, dropped: 0, reconnects: 0, connectErrors: 0 };
+    for (const r of fc.sample(recArb(), { numRuns: 1000, seed: 42 })) {
+      const o = oracle(r);
+      const sum = (f: number): number => o.perEvent.reduce((s, row) => s + row[f]!, 0);
+      if (sum(F_DELIVERED)) seen.delivered++;
+      if (sum(F_MISSING)) seen.missing++;
+      if (sum(F_DUPLICATED)) seen.duplicated++;
+      if (sum(F_MISROUTED)) seen.misrouted++;
+      if (sum(F_LATE)) seen.late++;
+      if (o.outOfOrder.some((n) => n > 0)) seen.outOfOrder++;
+      if (o.dropped) seen.dropped++;
+      if (o.reconnects) seen.reconnects++;
+      if (o.connectErrors) seen.connectErrors++;
+    }
+    for (const [rule, n] of Object.entries(seen)) expect(n, rule).toBeGreaterThan(5);
+  });
+
+  it('agrees with the oracle on every figure, and split over shards merges to the same summary', () => {
+    fc.assert(
+      fc.property(recArb(), (r) => {
+        check(r);
+      }),
+      { numRuns: 3000, interruptAfterTimeLimit: 4000 },
+    );
+  });
+});
