@@ -47,6 +47,11 @@ export interface RunningServer {
   url: string;
   /** ws://host:port/ws */
   wsUrl: string;
+  /**
+   * http://address:port of the socket as bound (e.g. http://0.0.0.0:8000 for every interface); `url`
+   * is the address to connect to on this machine.
+   */
+  listenUrl: string;
   port: number;
   host: string;
   /** The options in effect. */
@@ -83,6 +88,9 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
   const logger: Logger = options.logger;
   if (options.devSecret) {
     logger.warn('no JWT secret configured: using the built-in development secret (set BUGZAPP_JWT_SECRET or --secret)');
+  } else if (Buffer.byteLength(options.secret) < 32) {
+    // RFC 7518 3.2: an HS256 key should be at least as long as the hash (256 bits)
+    logger.warn({ bytes: Buffer.byteLength(options.secret) }, 'the JWT secret is shorter than 32 bytes: easy to brute-force');
   }
   const metrics = createMetrics();
   const backends =
@@ -177,7 +185,9 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
   housekeeper.start();
   const port = (app.server.address() as AddressInfo).port;
   const base = `${urlHost(options.host)}:${port}`;
-  logger.info({ url: `http://${base}`, backend: backends.kind }, 'listening');
+  const bound = app.server.address() as AddressInfo;
+  const listenUrl = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${port}`;
+  logger.info({ url: `http://${base}`, listening: listenUrl, backend: backends.kind }, 'listening');
 
   let closePromise: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
@@ -233,6 +243,7 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
   return {
     url: `http://${base}`,
     wsUrl: `ws://${base}/ws`,
+    listenUrl,
     port,
     host: options.host,
     options,
