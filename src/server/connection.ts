@@ -16,6 +16,8 @@ export interface ConnectionContext {
   housekeeper: Housekeeper;
   logger: Logger;
   clock: () => number;
+  /** Monotonic milliseconds, for the rate window. */
+  monotonicClock: () => number;
   rateLimit: { max: number; windowMs: number };
   slowConsumerLimit: number;
   nextConnectionId: () => string;
@@ -148,7 +150,7 @@ async function replay(ctx: ConnectionContext, conn: Connection, events: Publishe
 
 function onMessage(ctx: ConnectionContext, conn: Connection, data: Buffer, isBinary: boolean): void {
   // every frame counts against the limit, valid or not (protocol.md section 5)
-  const passed = ctx.rateLimiter.hit(conn.userId, ctx.clock());
+  const passed = ctx.rateLimiter.hit(conn.userId, ctx.monotonicClock());
   if (passed === true) handleMessage(ctx, conn, data, isBinary);
   else if (passed === false) refuseRateLimited(ctx, conn);
   else {

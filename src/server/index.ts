@@ -131,6 +131,7 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
     housekeeper,
     logger,
     clock: options.clock,
+    monotonicClock: options.monotonicClock,
     rateLimit: options.rateLimit,
     slowConsumerLimit: options.slowConsumerLimit,
     nextConnectionId: () => `c-${instance}-${(++connectionCounter).toString(36)}`,

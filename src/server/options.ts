@@ -42,8 +42,13 @@ export interface ServeOptions {
   backends?: Backends;
   /** redis://host:port: use the Redis backends. @default undefined (in-memory) */
   redisUrl?: string;
-  /** Milliseconds since the epoch; rate windows and token expiry read it. @default Date.now */
+  /** Milliseconds since the epoch; timestamps and token expiry read it. @default Date.now */
   clock?: () => number;
+  /**
+   * A monotonic millisecond clock for the in-memory rate window (an NTP step must not move it).
+   * @default `clock` when one is injected (tests drive both with one clock), else performance.now
+   */
+  monotonicClock?: () => number;
 }
 
 export interface ResolvedServeOptions {
@@ -65,6 +70,7 @@ export interface ResolvedServeOptions {
   backends: Backends | undefined;
   redisUrl: string | undefined;
   clock: () => number;
+  monotonicClock: () => number;
 }
 
 export const SERVE_DEFAULTS = {
@@ -138,6 +144,7 @@ export function resolveServeOptions(input: ServeOptions = {}): ResolvedServeOpti
     backends: input.backends,
     redisUrl: input.redisUrl,
     clock: input.clock ?? Date.now,
+    monotonicClock: input.monotonicClock ?? input.clock ?? (() => performance.now()),
   };
 }
 
