@@ -82,6 +82,22 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/**
+ * A backend that writes a REST change and the events it causes (the broadcast and its notification)
+ * in one atomic step: both or neither, so events are published in the order of the writes on any
+ * number of instances, and nothing is ever reverted. A failure rejects with ERR_BACKEND_UNAVAILABLE
+ * whose message says whether the change is known not to have happened or its outcome is unknown.
+ */
+export interface AtomicChanges {
+  createBugReport(input: BugReportCreate, reporterId: string): Promise<BugReport>;
+  /** Undefined for an unknown id. */
+  updateBugReport(id: number, patch: BugReportPatch): Promise<{ before: BugReport; after: BugReport } | undefined>;
+  /** The last state, or undefined for an unknown id. */
+  deleteBugReport(id: number): Promise<BugReport | undefined>;
+  /** Undefined when the bug report does not exist. */
+  createComment(bugReportId: number, body: string, authorId: string): Promise<Comment | undefined>;
+}
+
 export interface RateLimiter {
   /** Count one message of `userId` at `nowMs`; true when it is within the limit (sliding window). */
   hit(userId: string, nowMs: number): boolean | Promise<boolean>;
@@ -94,6 +110,12 @@ export interface Backends {
   engine: EventEngine;
   store: Store;
   rateLimiter: RateLimiter;
+  /**
+   * Optional: changes written with their events in one step (the Redis backends). Without it the
+   * server writes the store, then publishes (and reverts the write if publishing fails), which is
+   * ordered only within one process.
+   */
+  changes?: AtomicChanges;
   /** A name for logs and metrics: 'memory' or 'redis'. */
   kind: string;
 }

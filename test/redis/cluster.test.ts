@@ -252,10 +252,10 @@ describe.skipIf(skipRedis())('several instances behind one Redis', () => {
   });
 
   it('holds the rate limit for one user with connections on two instances', async () => {
+    // the instances' clocks disagree by half a minute: the shared window reads Redis's TIME, not theirs
     const now = Date.now();
-    let clock = now;
-    const a = await instance({ rateLimit: { max: 5, windowMs: 1000 }, clock: () => clock });
-    const b = await instance({ rateLimit: { max: 5, windowMs: 1000 }, clock: () => clock });
+    const a = await instance({ rateLimit: { max: 5, windowMs: 60_000 }, clock: () => now });
+    const b = await instance({ rateLimit: { max: 5, windowMs: 60_000 }, clock: () => now + 30_000 });
     const onA = await connectClient(a, 'limited');
     const onB = await connectClient(b, 'limited');
     const answered = (): number =>
@@ -271,13 +271,7 @@ describe.skipIf(skipRedis())('several instances behind one Redis', () => {
     const count = (type: 'pong' | 'error'): number => [onA, onB].reduce((n, c) => n + c.recorder.ofType(type).length, 0);
     expect(count('pong')).toBe(5);
     expect(count('error')).toBe(3);
-
-    // the window slides: a second later the user may send again, still 5 in total across both
-    clock = now + 1000;
-    for (let i = 0; i < 6; i++) (i % 2 ? onA : onB).ws.send(encode({ type: 'ping' }));
-    await untilAnswered(14);
-    expect(count('pong')).toBe(10);
-    expect(count('error')).toBe(4);
+    // (the window sliding on Redis's clock is tested in backends.test.ts)
   });
 
   it('bugzapp serve --redis exits 1 with a message naming the URL when Redis cannot be reached', async () => {

@@ -2,7 +2,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 
 /** `gap`: this instance's reader found undelivered events already trimmed (it fell `history` behind). */
-export type RedisOp = 'publish' | 'read' | 'gap' | 'resume' | 'store' | 'rate_limit' | 'connection';
+export type RedisOp = 'publish' | 'unknown_outcome' | 'read' | 'gap' | 'resume' | 'store' | 'rate_limit' | 'connection';
 export type ResumeOutcome = 'replayed' | 'window_exceeded';
 
 export interface RedisMetrics {
