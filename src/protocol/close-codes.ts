@@ -8,6 +8,12 @@ export const CloseCode = {
   InternalError: 1011,
   TokenExpired: 4001,
   SlowConsumer: 4008,
+  /**
+   * The server cannot vouch that this connection received every event (its event log was replaced or
+   * flushed, or live delivery fell behind what the log keeps): reconnect with `since`, and the resume
+   * either replays the events or answers "Resume window exceeded".
+   */
+  DeliveryGap: 4009,
 } as const;
 
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
@@ -49,6 +55,8 @@ export function describeCloseCode(code: number): string {
       return 'token expired';
     case CloseCode.SlowConsumer:
       return 'slow consumer';
+    case CloseCode.DeliveryGap:
+      return 'delivery gap (resume to learn what was missed)';
     case 1005:
       return 'no status';
     case 1006:

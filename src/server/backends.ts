@@ -24,6 +24,14 @@ export type ReadSinceResult =
   /** `since` is older than the log holds, or from another epoch (a flushed or replaced log). */
   | { kind: 'window_exceeded'; oldest: string };
 
+/** Where live delivery lost track: the last position delivered and the first one after the gap. */
+export interface DeliveryGap {
+  from: string;
+  to: string;
+  /** Short, for the close frame's reason (at most 123 bytes). */
+  reason: string;
+}
+
 export interface EventEngine {
   /**
    * Append an event to the log. Resolves once the event is durable in the log (a POST is answered only
@@ -34,11 +42,13 @@ export interface EventEngine {
   /** Register the fan-out listener. Called synchronously for each event in log order. */
   onEvent(listener: (event: PublishedEvent) => void): void;
   /**
-   * Optional: called when live delivery on this instance skipped events (the Redis reader fell more
-   * than `history` behind and they were trimmed); the server closes its connections so that their
-   * clients resume and learn of the gap ("Resume window exceeded") instead of missing events silently.
+   * Optional: called when this instance cannot vouch that live delivery gave its connections every
+   * event (the Redis reader fell behind the trim, or the log was replaced or flushed under it); the
+   * server closes its connections (4009) so that their clients resume and learn of the gap
+   * ("Resume window exceeded") instead of missing events silently. Called before any event after
+   * the gap is delivered.
    */
-  onGap?(listener: (gap: { from: string; to: string }) => void): void;
+  onGap?(listener: (gap: DeliveryGap) => void): void;
   /** Events after `since` for `userId` (broadcasts and that user's notifications), in log order. */
   readSince(since: string, userId: string): Promise<ReadSinceResult>;
   /** The `seq` of the newest event; for an empty log, a `seq` that sorts before every event. */

@@ -117,8 +117,10 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
   });
   backends.engine.onEvent((event) => hub.deliver(event));
   backends.engine.onGap?.((gap) => {
-    logger.error({ ...gap, connections: hub.size }, 'live delivery skipped events: closing every connection so clients resume');
-    for (const conn of [...hub.all]) hub.close(conn, CloseCode.SlowConsumer, 'instance fell behind the event log');
+    logger.error({ ...gap, connections: hub.size }, 'live delivery may have skipped events: closing every connection so clients resume');
+    const open = [...hub.all].filter((conn) => conn.closingSince === 0);
+    metrics.gapDisconnects.inc(open.length);
+    for (const conn of open) hub.close(conn, CloseCode.DeliveryGap, gap.reason);
   });
 
   const instance = randomBytes(3).toString('hex');
