@@ -18,6 +18,11 @@ export interface ConnectionEstablished {
     rate_limit?: RateLimitInfo;
     /** The `seq` of the newest event at connect time. */
     cursor?: string;
+    /**
+     * The server's heartbeat interval in ms: it sends a frame (a ping at least) at least this often,
+     * so a client that hears nothing for longer (plus a grace) takes the connection as lost.
+     */
+    heartbeat_ms?: number;
   };
 }
 

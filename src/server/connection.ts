@@ -16,6 +16,8 @@ export interface ConnectionContext {
   housekeeper: Housekeeper;
   logger: Logger;
   clock: () => number;
+  /** Advertised in connection_established: clients watch the line against it. */
+  heartbeatIntervalMs: number;
   /** Monotonic milliseconds, for the rate window. */
   monotonicClock: () => number;
   rateLimit: { max: number; windowMs: number };
@@ -93,6 +95,7 @@ async function start(ctx: ConnectionContext, conn: Connection, since: string | u
         server_time: new Date(ctx.clock()).toISOString(),
         rate_limit: { max: ctx.rateLimit.max, window_ms: ctx.rateLimit.windowMs },
         cursor,
+        heartbeat_ms: ctx.heartbeatIntervalMs,
       },
     });
     conn.ws.resume();

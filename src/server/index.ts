@@ -134,6 +134,7 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
     logger,
     clock: options.clock,
     monotonicClock: options.monotonicClock,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
     rateLimit: options.rateLimit,
     slowConsumerLimit: options.slowConsumerLimit,
     nextConnectionId: () => `c-${instance}-${(++connectionCounter).toString(36)}`,

@@ -1,0 +1,54 @@
+// A loopback TCP proxy that can go silent: after stall(), the connections it carries forward nothing in
+// either direction and never close (a half-open network: a NAT that forgot the flow, a peer that stopped
+// answering). Connections opened after stall() are carried normally, so a client can reconnect.
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { onTestFinished } from 'vitest';
+
+export interface StallProxy {
+  /** http://127.0.0.1:port */
+  url: string;
+  /** Connections carried so far. */
+  connections(): number;
+  /** Silence every connection open now, for good. */
+  stall(): void;
+}
+
+export async function startStallProxy(targetPort: number): Promise<StallProxy> {
+  const sockets = new Set<Socket>();
+  let carried = 0;
+  const live = new Set<{ stalled: boolean }>();
+  const server = createServer((client) => {
+    carried++;
+    const flow = { stalled: false };
+    live.add(flow);
+    const upstream = connect(targetPort, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    client.on('data', (d) => {
+      if (!flow.stalled) upstream.write(d);
+    });
+    upstream.on('data', (d) => {
+      if (!flow.stalled) client.write(d);
+    });
+    // a stalled flow tells neither side that the other went away
+    const end = (): void => {
+      if (flow.stalled) return;
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', () => undefined);
+    upstream.on('close', end).on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onTestFinished(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections: () => carried,
+    stall: () => {
+      for (const flow of live) flow.stalled = true;
+      live.clear();
+    },
+  };
+}
