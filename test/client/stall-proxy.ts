@@ -9,21 +9,25 @@ export interface StallProxy {
   url: string;
   /** Connections carried so far. */
   connections(): number;
-  /** Silence every connection open now, for good. */
-  stall(): void;
+  /** Silence every connection open now (only WebSocket upgrades with `websocketsOnly`), for good. */
+  stall(options?: { websocketsOnly?: boolean }): void;
 }
 
 export async function startStallProxy(targetPort: number): Promise<StallProxy> {
   const sockets = new Set<Socket>();
   let carried = 0;
-  const live = new Set<{ stalled: boolean }>();
+  const live = new Set<{ stalled: boolean; websocket: boolean }>();
   const server = createServer((client) => {
     carried++;
-    const flow = { stalled: false };
+    const flow = { stalled: false, websocket: false, first: true };
     live.add(flow);
     const upstream = connect(targetPort, '127.0.0.1');
     sockets.add(client).add(upstream);
     client.on('data', (d) => {
+      if (flow.first) {
+        flow.first = false;
+        flow.websocket = /^upgrade:\s*websocket/im.test(d.toString('latin1'));
+      }
       if (!flow.stalled) upstream.write(d);
     });
     upstream.on('data', (d) => {
@@ -46,9 +50,12 @@ export async function startStallProxy(targetPort: number): Promise<StallProxy> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     connections: () => carried,
-    stall: () => {
-      for (const flow of live) flow.stalled = true;
-      live.clear();
+    stall: (options = {}) => {
+      for (const flow of live) {
+        if (options.websocketsOnly && !flow.websocket) continue;
+        flow.stalled = true;
+        live.delete(flow);
+      }
     },
   };
 }
