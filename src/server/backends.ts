@@ -49,6 +49,13 @@ export interface EventEngine {
    * the gap is delivered.
    */
   onGap?(listener: (gap: DeliveryGap) => void): void;
+  /**
+   * Optional: resolves true once this instance has delivered (to its `onEvent` listeners) every event
+   * the log held when it was called, or false after `timeoutMs`. Shutdown calls it before sending
+   * 1001, so that every event answered 2xx anywhere reaches this instance's sockets first. An engine
+   * that delivers synchronously on publish has nothing to wait for and may omit it.
+   */
+  drain?(timeoutMs: number): Promise<boolean>;
   /** Events after `since` for `userId` (broadcasts and that user's notifications), in log order. */
   readSince(since: string, userId: string): Promise<ReadSinceResult>;
   /** The `seq` of the newest event; for an empty log, a `seq` that sorts before every event. */

@@ -207,6 +207,13 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
     const fastifyClosed = app.close();
     const idle = await Promise.race([http.idle().then(() => true), graceOver.then(() => false)]);
     if (!idle) logger.warn('closing sockets while change requests are still running');
+    // a shared log (Redis): events other instances answered 2xx may not have reached this instance's
+    // reader yet; read to the head of the log and send them before 1001, within the grace
+    if (backends.engine.drain) {
+      const left = Math.max(0, deadline - performance.now());
+      const drained = left > 0 && (await backends.engine.drain(left));
+      if (!drained) logger.warn('closing sockets before this instance delivered the whole event log (close grace over)');
+    }
     // resolve on 'close' only: a socket 'error' during shutdown must not reject the wait
     const allClosed = Promise.all(
       [...hub.all].map((conn) =>

@@ -67,6 +67,8 @@ export class RedisEventEngine implements EventEngine {
   private readonly publishScript: ScriptFn;
   private readonly readSinceScript: ScriptFn;
   private readonly headScript: ScriptFn;
+  /** The same script on the commands connection (the reader's is busy in its blocking XREAD). */
+  private readonly commandHeadScript: ScriptFn;
 
   /** Epoch and id of the newest entry this instance has delivered (or the stream head at start). */
   private epoch = '';
@@ -95,6 +97,7 @@ export class RedisEventEngine implements EventEngine {
     this.publishScript = defineScript(this.redis, 'bugzappPublish', PUBLISH_LUA, 3);
     this.readSinceScript = defineScript(this.redis, 'bugzappReadSince', READ_SINCE_LUA, 3);
     this.headScript = defineScript(this.reader, 'bugzappHead', HEAD_LUA, 3);
+    this.commandHeadScript = defineScript(this.redis, 'bugzappHead', HEAD_LUA, 3);
   }
 
   /** Read the stream head and start tailing it. Rejects with ERR_BACKEND_UNAVAILABLE. */
@@ -283,13 +286,30 @@ export class RedisEventEngine implements EventEngine {
     return this.epoch === epoch && compareStreamIds(this.lastId, id) >= 0;
   }
 
-  private waitUntilDelivered(epoch: string, id: string): Promise<boolean> {
+  /**
+   * Wait until this instance's reader has delivered everything up to the stream head as of now (false
+   * after `timeoutMs`, or when Redis cannot say where the head is). For shutdown, before 1001.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    if (this.closed) return false;
+    const { stream, epoch, trim } = this.keys;
+    let head: [string, string];
+    try {
+      head = (await this.commandHeadScript(stream, epoch, trim, freshEpoch())) as [string, string];
+    } catch (err) {
+      this.log.warn({ err: errorText(err) }, 'shutdown: cannot read the stream head; closing without reading to it');
+      return false;
+    }
+    return this.waitUntilDelivered(head[0], head[1], timeoutMs);
+  }
+
+  private waitUntilDelivered(epoch: string, id: string, timeoutMs = this.resumeWaitMs): Promise<boolean> {
     if (this.hasDelivered(epoch, id)) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         resolve(false);
-      }, this.resumeWaitMs);
+      }, timeoutMs);
       const waiter: Waiter = {
         epoch,
         id,
