@@ -3,6 +3,11 @@
 export const CloseCode = {
   Normal: 1000,
   GoingAway: 1001,
+  /** A frame that breaks RFC 6455 (bad opcode, unmasked client frame...). */
+  ProtocolError: 1002,
+  /** A text frame that is not valid UTF-8. */
+  InvalidPayload: 1007,
+  /** Not sent by the reference server; another server may send it for a refused client. */
   PolicyViolation: 1008,
   MessageTooBig: 1009,
   InternalError: 1011,
@@ -31,6 +36,8 @@ export function adviseOnClose(code: number): CloseAdvice {
   switch (code) {
     case CloseCode.TokenExpired:
       return 'reconnect-new-token';
+    case CloseCode.ProtocolError:
+    case CloseCode.InvalidPayload:
     case CloseCode.PolicyViolation:
     case CloseCode.MessageTooBig:
       return 'stop';
@@ -45,6 +52,10 @@ export function describeCloseCode(code: number): string {
       return 'normal closure';
     case CloseCode.GoingAway:
       return 'server going away';
+    case CloseCode.ProtocolError:
+      return 'protocol error';
+    case CloseCode.InvalidPayload:
+      return 'invalid UTF-8 in a text frame';
     case CloseCode.PolicyViolation:
       return 'policy violation';
     case CloseCode.MessageTooBig:
