@@ -1,7 +1,8 @@
 // The protocol client: connect with a token, reconnect with backoff and full jitter, resume with
-// `since` and drop duplicates, follow the close codes of protocol.md. Light on purpose: the load tester
-// holds tens of thousands of these in one process, so a connected client owns no timer and does no
-// work per message beyond the parse and the listeners.
+// `since` and drop duplicates, follow the close codes of protocol.md, and watch the line (a server gone
+// silent is a lost connection). Light on purpose: the load tester holds tens of thousands of these in
+// one process, so a connected client owns no timer (one shared LineWatch ticks for all) and does no
+// work per message beyond the parse, a flag, and the listeners.
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import WebSocket, { type ClientOptions as WsClientOptions } from 'ws';
@@ -20,6 +21,7 @@ import {
 } from '../protocol/index.ts';
 import { BACKOFF_DEFAULTS, computeBackoff } from './backoff.ts';
 import { EventIterator } from './event-iterator.ts';
+import { lineWatch, type WatchedLine } from './line-watch.ts';
 import { guessSeqOrder, SeqRing } from './seq.ts';
 import { resolveWsUrl } from './url.ts';
 
@@ -59,6 +61,22 @@ export interface BugzappClientOptions {
    * @default 1000
    */
   establishWaitMs?: number;
+  /**
+   * Watch the line: with no frame from the server for its heartbeat interval the client sends a
+   * WebSocket ping, and for the interval plus `heartbeatGraceMs` it takes the connection as lost and
+   * reconnects (with `since`). @default true
+   */
+  watchLine?: boolean;
+  /**
+   * The server's heartbeat interval when its connection_established does not say (`heartbeat_ms`).
+   * @default 30000
+   */
+  heartbeatMs?: number;
+  /**
+   * How much longer than the heartbeat interval the line may be silent.
+   * @default half the heartbeat interval, at least 1000
+   */
+  heartbeatGraceMs?: number;
   /** Extra options for the `ws` WebSocket (perMessageDeflate is off unless set here). */
   wsOptions?: WsClientOptions;
   /** Receive timestamps, ms. @default Date.now */
@@ -117,6 +135,8 @@ export interface ClientEvents {
   event: [event: LoggedEvent, receivedAt: number];
   /** A connection_established arrived. */
   connected: [info: ConnectionInfo];
+  /** No frame from the server for `silentMs` (over heartbeat + grace): the connection is cut and resumed. */
+  'line-lost': [info: { silentMs: number; limitMs: number }];
   state: [state: ClientState];
   /** A resumed connection replayed `replayed` events the client had missed. */
   resumed: [info: { replayed: number; since: string }];
@@ -141,6 +161,9 @@ interface Resolved {
   dedupeWindow: number;
   replayWaitMs: number;
   establishWaitMs: number;
+  watchLine: boolean;
+  heartbeatMs: number;
+  heartbeatGraceMs: number | undefined;
   wsOptions: WsClientOptions;
   clock: () => number;
   random: () => number;
@@ -185,6 +208,9 @@ export function resolveClientOptions(input: BugzappClientOptions): Resolved {
     dedupeWindow: checkInt('dedupeWindow', input.dedupeWindow ?? 256, 0),
     replayWaitMs: checkInt('replayWaitMs', input.replayWaitMs ?? 1000, 0),
     establishWaitMs: checkInt('establishWaitMs', input.establishWaitMs ?? 1000, 0),
+    watchLine: input.watchLine ?? true,
+    heartbeatMs: checkInt('heartbeatMs', input.heartbeatMs ?? 30_000, 1),
+    heartbeatGraceMs: input.heartbeatGraceMs === undefined ? undefined : checkInt('heartbeatGraceMs', input.heartbeatGraceMs, 0),
     wsOptions: {
       perMessageDeflate: false,
       handshakeTimeout,
@@ -236,6 +262,10 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
    */
   private establishedByWait = false;
   private cancelEstablishWait: (() => void) | undefined;
+  /** The open connection's entry in the line watch. */
+  private line: WatchedLine | undefined;
+  /** Set when the line watch cut the connection: how long it was silent. */
+  private lineLostMs: number | undefined;
 
   /** seq of the newest event received. */
   lastSeq: string | undefined;
@@ -248,6 +278,8 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
   connections = 0;
   /** Events dropped as duplicates so far. */
   duplicates = 0;
+  /** The heartbeat interval the server advertised (heartbeat_ms), if it did. */
+  heartbeatMs: number | undefined;
   /** False once a connection_established without a cursor came (the guide's server). */
   resumeSupported: boolean | undefined;
 
@@ -324,6 +356,7 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     this.stopped = true;
     this.cancelTimer?.();
     this.cancelTimer = undefined;
+    this.unwatchLine();
     const ws = this.ws;
     if (ws) {
       if (ws.readyState === WebSocket.OPEN) {
@@ -393,12 +426,20 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
           this.establishedByWait = true;
         }
       }, this.o.establishWaitMs);
+      this.watchLine(ws, this.o.heartbeatMs);
       this.setState({ state: 'open', attempt: this.attempt });
     });
     ws.on('message', (data, isBinary) => {
-      if (this.ws !== ws || isBinary) return;
+      if (this.ws !== ws) return;
+      if (this.line) this.line.heard = true;
+      if (isBinary) return;
       this.receive(data as Buffer);
     });
+    const heard = (): void => {
+      if (this.ws === ws && this.line) this.line.heard = true;
+    };
+    ws.on('ping', heard);
+    ws.on('pong', heard);
     ws.on('error', (err) => {
       lastError = err;
     });
@@ -414,6 +455,9 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     ws.on('close', (code, reasonBuf) => {
       if (this.ws !== ws || refused) return;
       this.ws = undefined;
+      this.unwatchLine();
+      const silentMs = this.lineLostMs;
+      this.lineLostMs = undefined;
       this.cancelEstablishWait?.();
       this.cancelEstablishWait = undefined;
       this.endReplay();
@@ -423,13 +467,48 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
       }
       const reason = reasonBuf.length > 0 ? reasonBuf.toString() : '';
       const what =
-        code === 1006 && lastError ? lastError.message : `${describeCloseCode(code)} (${code})${reason ? `: ${reason}` : ''}`;
+        silentMs !== undefined
+          ? `no frame from the server for ${Math.round(silentMs)} ms: connection taken as lost`
+          : code === 1006 && lastError
+            ? lastError.message
+            : `${describeCloseCode(code)} (${code})${reason ? `: ${reason}` : ''}`;
       if (adviseOnClose(code) === 'stop') {
         this.fail(new ClientError('ERR_CLOSED', `the server closed the connection: ${what}`, { closeCode: code }));
         return;
       }
       this.retry(what, code === 1006 ? undefined : code);
     });
+  }
+
+  /** Watch `ws` against a heartbeat of `heartbeatMs` (from connection_established once it comes). */
+  private watchLine(ws: WebSocket, heartbeatMs: number): void {
+    if (!this.o.watchLine) return;
+    this.unwatchLine();
+    const limitMs = heartbeatMs + (this.o.heartbeatGraceMs ?? Math.max(1000, Math.round(heartbeatMs / 2)));
+    const line: WatchedLine = {
+      heard: false,
+      pingAfterMs: heartbeatMs,
+      lostAfterMs: limitMs,
+      ping: () => {
+        if (this.ws === ws && ws.readyState === WebSocket.OPEN) ws.ping();
+      },
+      lost: (silentMs) => {
+        if (this.line === line) this.line = undefined;
+        if (this.ws !== ws || this.stopped) return;
+        this.lineLostMs = silentMs;
+        this.emit('line-lost', { silentMs, limitMs });
+        // no close handshake with a peer that does not answer: cut it; 'close' follows and resumes
+        ws.terminate();
+      },
+    };
+    this.line = line;
+    lineWatch.watch(line);
+  }
+
+  private unwatchLine(): void {
+    if (!this.line) return;
+    lineWatch.unwatch(this.line);
+    this.line = undefined;
   }
 
   private onHandshakeRefused(status: number, body: string): void {
@@ -476,6 +555,7 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
 
   private fail(error: BugzappError): void {
     this.stopped = true;
+    this.unwatchLine();
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     this.cancelEstablishWait?.();
@@ -542,6 +622,11 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     this.connectionId = payload?.connection_id;
     this.userId = payload?.user_id;
     this.rateLimit = payload?.rate_limit;
+    const heartbeatMs = payload?.heartbeat_ms;
+    if (typeof heartbeatMs === 'number' && Number.isInteger(heartbeatMs) && heartbeatMs > 0) {
+      this.heartbeatMs = heartbeatMs;
+      if (this.ws && this.line) this.watchLine(this.ws, heartbeatMs);
+    }
     const cursor = seqOf(payload?.cursor);
     if (this.established) {
       // a late connection_established after the wait: its details are taken above; when it is still

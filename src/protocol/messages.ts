@@ -22,7 +22,10 @@ export interface ConnectionEstablished {
     max_message_bytes?: number;
     /** Events the server keeps for resume: a `since` more than this many events back is too old (protocol 1.1). */
     history_size?: number;
-    /** Period of the server's WebSocket pings in ms (protocol 1.1). */
+    /**
+     * The server's heartbeat interval in ms: it sends a frame (a ping at least) at least this often,
+     * so a client that hears nothing for longer (plus a grace) takes the connection as lost.
+     */
     heartbeat_ms?: number;
   };
 }

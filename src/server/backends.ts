@@ -24,6 +24,14 @@ export type ReadSinceResult =
   /** `since` is older than the log holds, or from another epoch (a flushed or replaced log). */
   | { kind: 'window_exceeded'; oldest: string };
 
+/** Where live delivery lost track: the last position delivered and the first one after the gap. */
+export interface DeliveryGap {
+  from: string;
+  to: string;
+  /** Short, for the close frame's reason (at most 123 bytes). */
+  reason: string;
+}
+
 export interface EventEngine {
   /**
    * Append an event to the log. Resolves once the event is durable in the log (a POST is answered only
@@ -34,11 +42,20 @@ export interface EventEngine {
   /** Register the fan-out listener. Called synchronously for each event in log order. */
   onEvent(listener: (event: PublishedEvent) => void): void;
   /**
-   * Optional: called when live delivery on this instance skipped events (the Redis reader fell more
-   * than `history` behind and they were trimmed); the server closes its connections so that their
-   * clients resume and learn of the gap ("Resume window exceeded") instead of missing events silently.
+   * Optional: called when this instance cannot vouch that live delivery gave its connections every
+   * event (the Redis reader fell behind the trim, or the log was replaced or flushed under it); the
+   * server closes its connections (4009) so that their clients resume and learn of the gap
+   * ("Resume window exceeded") instead of missing events silently. Called before any event after
+   * the gap is delivered.
    */
-  onGap?(listener: (gap: { from: string; to: string }) => void): void;
+  onGap?(listener: (gap: DeliveryGap) => void): void;
+  /**
+   * Optional: resolves true once this instance has delivered (to its `onEvent` listeners) every event
+   * the log held when it was called, or false after `timeoutMs`. Shutdown calls it before sending
+   * 1001, so that every event answered 2xx anywhere reaches this instance's sockets first. An engine
+   * that delivers synchronously on publish has nothing to wait for and may omit it.
+   */
+  drain?(timeoutMs: number): Promise<boolean>;
   /** Events after `since` for `userId` (broadcasts and that user's notifications), in log order. */
   readSince(since: string, userId: string): Promise<ReadSinceResult>;
   /** The `seq` of the newest event; for an empty log, a `seq` that sorts before every event. */
@@ -82,6 +99,22 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/**
+ * A backend that writes a REST change and the events it causes (the broadcast and its notification)
+ * in one atomic step: both or neither, so events are published in the order of the writes on any
+ * number of instances, and nothing is ever reverted. A failure rejects with ERR_BACKEND_UNAVAILABLE
+ * whose message says whether the change is known not to have happened or its outcome is unknown.
+ */
+export interface AtomicChanges {
+  createBugReport(input: BugReportCreate, reporterId: string): Promise<BugReport>;
+  /** Undefined for an unknown id. */
+  updateBugReport(id: number, patch: BugReportPatch): Promise<{ before: BugReport; after: BugReport } | undefined>;
+  /** The last state, or undefined for an unknown id. */
+  deleteBugReport(id: number): Promise<BugReport | undefined>;
+  /** Undefined when the bug report does not exist. */
+  createComment(bugReportId: number, body: string, authorId: string): Promise<Comment | undefined>;
+}
+
 export interface RateLimiter {
   /** Count one message of `userId` at `nowMs`; true when it is within the limit (sliding window). */
   hit(userId: string, nowMs: number): boolean | Promise<boolean>;
@@ -94,6 +127,12 @@ export interface Backends {
   engine: EventEngine;
   store: Store;
   rateLimiter: RateLimiter;
+  /**
+   * Optional: changes written with their events in one step (the Redis backends). Without it the
+   * server writes the store, then publishes (and reverts the write if publishing fails), which is
+   * ordered only within one process.
+   */
+  changes?: AtomicChanges;
   /** A name for logs and metrics: 'memory' or 'redis'. */
   kind: string;
 }

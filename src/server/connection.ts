@@ -16,6 +16,10 @@ export interface ConnectionContext {
   housekeeper: Housekeeper;
   logger: Logger;
   clock: () => number;
+  /** Advertised in connection_established: clients watch the line against it. */
+  heartbeatIntervalMs: number;
+  /** Monotonic milliseconds, for the rate window. */
+  monotonicClock: () => number;
   rateLimit: { max: number; windowMs: number };
   /** Advertised in connection_established (protocol 1.1). */
   limits: { maxMessageBytes: number; historySize: number };
@@ -95,6 +99,7 @@ async function start(ctx: ConnectionContext, conn: Connection, since: string | u
         cursor,
         max_message_bytes: ctx.limits.maxMessageBytes,
         history_size: ctx.limits.historySize,
+        heartbeat_ms: ctx.heartbeatIntervalMs,
       },
     });
     conn.ws.resume();
@@ -152,7 +157,7 @@ async function replay(ctx: ConnectionContext, conn: Connection, events: Publishe
 
 function onMessage(ctx: ConnectionContext, conn: Connection, data: Buffer, isBinary: boolean): void {
   // every frame counts against the limit, valid or not (protocol.md section 5)
-  const passed = ctx.rateLimiter.hit(conn.userId, ctx.clock());
+  const passed = ctx.rateLimiter.hit(conn.userId, ctx.monotonicClock());
   if (passed === true) handleMessage(ctx, conn, data, isBinary);
   else if (passed === false) refuseRateLimited(ctx, conn);
   else {

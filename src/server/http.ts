@@ -1,6 +1,7 @@
 // The REST side (protocol.md section 7) on fastify: bearer auth, FastAPI-shaped 401/404/422 bodies,
-// and an event published (and durable) before each 201/200/204 that pushes one. A change whose event
-// cannot be published is reverted in the store before the 503, so a 503 has changed nothing.
+// and an event published (and durable) before each 201/200/204 that pushes one. Backends with atomic
+// changes (Redis) write a change and its events in one step; otherwise a change whose event cannot be
+// published is reverted in the store before the 503, so a 503 has changed nothing.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AuthError, BugzappError } from '../errors.ts';
@@ -65,7 +66,7 @@ export interface HttpApp {
 }
 
 export function buildHttp(ctx: HttpContext): HttpApp {
-  const { store, engine } = ctx.backends;
+  const { store, engine, changes } = ctx.backends;
   let changing = 0;
   let idleWaiters: (() => void)[] = [];
   /** Counts a change request while its handler runs (see HttpApp.idle). */
@@ -208,6 +209,7 @@ export function buildHttp(ctx: HttpContext): HttpApp {
     if (!b.ok) return reply;
     const v = validateBugReportCreate(b.value);
     if (!v.ok) return unprocessable(reply, v.detail);
+    if (changes) return reply.code(201).send(await changes.createBugReport(v.value, user));
     const bug = await store.createBugReport(v.value, user);
     await commit({ kind: 'bug_report_created', bug }, { type: 'bug_report', action: 'created', payload: bug }, null);
     if (bug.assignee_id !== null) await notify(assignmentNotificationText(bug.title), bug.id, bug.assignee_id);
@@ -235,6 +237,10 @@ export function buildHttp(ctx: HttpContext): HttpApp {
     if (!b.ok) return reply;
     const v = validateBugReportPatch(b.value);
     if (!v.ok) return unprocessable(reply, v.detail);
+    if (changes) {
+      const changed = await changes.updateBugReport(id, v.value);
+      return changed ? reply.send(changed.after) : notFound(reply);
+    }
     const res = await store.updateBugReport(id, v.value);
     if (!res) return notFound(reply);
     await commit({ kind: 'bug_report_updated', ...res }, { type: 'bug_report', action: 'updated', payload: res.after }, null);
@@ -248,6 +254,7 @@ export function buildHttp(ctx: HttpContext): HttpApp {
     if ((await authenticate(req, reply)) === undefined) return reply;
     const id = parseId(req.params.id, 'bug_id', reply);
     if (id === undefined) return reply;
+    if (changes) return (await changes.deleteBugReport(id)) ? reply.code(204).send() : notFound(reply);
     const bug = await store.deleteBugReport(id);
     if (!bug) return notFound(reply);
     await commit({ kind: 'bug_report_deleted', bug }, { type: 'bug_report', action: 'deleted', payload: bug }, null);
@@ -263,6 +270,10 @@ export function buildHttp(ctx: HttpContext): HttpApp {
     if (!b.ok) return reply;
     const v = validateCommentCreate(b.value);
     if (!v.ok) return unprocessable(reply, v.detail);
+    if (changes) {
+      const added = await changes.createComment(id, v.value.body, user);
+      return added ? reply.code(201).send(added) : notFound(reply);
+    }
     const bug = await store.getBugReport(id);
     if (!bug) return notFound(reply);
     const comment = await store.createComment(id, v.value.body, user);

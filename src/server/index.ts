@@ -47,6 +47,11 @@ export interface RunningServer {
   url: string;
   /** ws://host:port/ws */
   wsUrl: string;
+  /**
+   * http://address:port of the socket as bound (e.g. http://0.0.0.0:8000 for every interface); `url`
+   * is the address to connect to on this machine.
+   */
+  listenUrl: string;
   port: number;
   host: string;
   /** The options in effect. */
@@ -83,6 +88,9 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
   const logger: Logger = options.logger;
   if (options.devSecret) {
     logger.warn('no JWT secret configured: using the built-in development secret (set BUGZAPP_JWT_SECRET or --secret)');
+  } else if (Buffer.byteLength(options.secret) < 32) {
+    // RFC 7518 3.2: an HS256 key should be at least as long as the hash (256 bits)
+    logger.warn({ bytes: Buffer.byteLength(options.secret) }, 'the JWT secret is shorter than 32 bytes: easy to brute-force');
   }
   const metrics = createMetrics();
   const backends =
@@ -109,8 +117,10 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
   });
   backends.engine.onEvent((event) => hub.deliver(event));
   backends.engine.onGap?.((gap) => {
-    logger.error({ ...gap, connections: hub.size }, 'live delivery skipped events: closing every connection so clients resume');
-    for (const conn of [...hub.all]) hub.close(conn, CloseCode.SlowConsumer, 'instance fell behind the event log');
+    logger.error({ ...gap, connections: hub.size }, 'live delivery may have skipped events: closing every connection so clients resume');
+    const open = [...hub.all].filter((conn) => conn.closingSince === 0);
+    metrics.gapDisconnects.inc(open.length);
+    for (const conn of open) hub.close(conn, CloseCode.DeliveryGap, gap.reason);
   });
 
   const instance = randomBytes(3).toString('hex');
@@ -123,6 +133,8 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
     housekeeper,
     logger,
     clock: options.clock,
+    monotonicClock: options.monotonicClock,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
     rateLimit: options.rateLimit,
     limits: { maxMessageBytes: options.maxPayload, historySize: options.history },
     slowConsumerLimit: options.slowConsumerLimit,
@@ -178,7 +190,9 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
   housekeeper.start();
   const port = (app.server.address() as AddressInfo).port;
   const base = `${urlHost(options.host)}:${port}`;
-  logger.info({ url: `http://${base}`, backend: backends.kind }, 'listening');
+  const bound = app.server.address() as AddressInfo;
+  const listenUrl = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${port}`;
+  logger.info({ url: `http://${base}`, listening: listenUrl, backend: backends.kind }, 'listening');
 
   let closePromise: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
@@ -194,6 +208,13 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
     const fastifyClosed = app.close();
     const idle = await Promise.race([http.idle().then(() => true), graceOver.then(() => false)]);
     if (!idle) logger.warn('closing sockets while change requests are still running');
+    // a shared log (Redis): events other instances answered 2xx may not have reached this instance's
+    // reader yet; read to the head of the log and send them before 1001, within the grace
+    if (backends.engine.drain) {
+      const left = Math.max(0, deadline - performance.now());
+      const drained = left > 0 && (await backends.engine.drain(left));
+      if (!drained) logger.warn('closing sockets before this instance delivered the whole event log (close grace over)');
+    }
     // resolve on 'close' only: a socket 'error' during shutdown must not reject the wait
     const allClosed = Promise.all(
       [...hub.all].map((conn) =>
@@ -234,6 +255,7 @@ export async function createServer(input: ServeOptions = {}): Promise<RunningSer
   return {
     url: `http://${base}`,
     wsUrl: `ws://${base}/ws`,
+    listenUrl,
     port,
     host: options.host,
     options,

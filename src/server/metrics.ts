@@ -13,6 +13,8 @@ export interface ServerMetrics {
   rateLimited: Counter;
   invalidMessages: Counter<'reason'>;
   slowConsumerDisconnects: Counter;
+  /** Connections closed with 4009: the instance could not vouch for their live delivery. */
+  gapDisconnects: Counter;
   heartbeatTerminations: Counter;
   tokenExpiryCloses: Counter;
   resumes: Counter<'outcome'>;
@@ -57,6 +59,11 @@ export function createMetrics(): ServerMetrics {
     slowConsumerDisconnects: new Counter({
       name: 'websocket_slow_consumer_disconnects_total',
       help: 'Connections closed with 4008 because their unsent bytes passed the limit',
+      registers,
+    }),
+    gapDisconnects: new Counter({
+      name: 'websocket_gap_disconnects_total',
+      help: 'Connections closed with 4009 because live delivery on this instance may have missed events (log replaced, flushed, or trimmed past the reader)',
       registers,
     }),
     heartbeatTerminations: new Counter({

@@ -1,6 +1,7 @@
 // The options of createServer(), resolved and checked once at the boundary; inner code trusts the type.
 import pino, { type Logger } from 'pino';
 import { InvalidOptionError } from '../errors.ts';
+import { isIPv4 } from 'node:net';
 import { DEV_SECRET } from '../protocol/index.ts';
 import type { Backends } from './backends.ts';
 
@@ -41,8 +42,13 @@ export interface ServeOptions {
   backends?: Backends;
   /** redis://host:port: use the Redis backends. @default undefined (in-memory) */
   redisUrl?: string;
-  /** Milliseconds since the epoch; rate windows and token expiry read it. @default Date.now */
+  /** Milliseconds since the epoch; timestamps and token expiry read it. @default Date.now */
   clock?: () => number;
+  /**
+   * A monotonic millisecond clock for the in-memory rate window (an NTP step must not move it).
+   * @default `clock` when one is injected (tests drive both with one clock), else performance.now
+   */
+  monotonicClock?: () => number;
 }
 
 export interface ResolvedServeOptions {
@@ -64,6 +70,7 @@ export interface ResolvedServeOptions {
   backends: Backends | undefined;
   redisUrl: string | undefined;
   clock: () => number;
+  monotonicClock: () => number;
 }
 
 export const SERVE_DEFAULTS = {
@@ -92,6 +99,14 @@ export function resolveServeOptions(input: ServeOptions = {}): ResolvedServeOpti
   if (input.secret !== undefined && (typeof input.secret !== 'string' || input.secret.length === 0)) {
     throw new InvalidOptionError('secret', 'must be a non-empty string');
   }
+  const devSecret = input.secret === undefined || input.secret === DEV_SECRET;
+  if (devSecret && !isLoopbackHost(o.host)) {
+    // like Redis's protected mode: the development secret is in the source, so anyone could mint tokens
+    throw new InvalidOptionError(
+      'secret',
+      `refusing to listen on ${o.host} with the built-in development secret (anyone can mint its tokens): set --secret or BUGZAPP_JWT_SECRET`,
+    );
+  }
   const rl = o.rateLimit;
   if (!rl || typeof rl !== 'object') throw new InvalidOptionError('rateLimit', 'expected { max, windowMs }');
   checkInt('rateLimit.max', rl.max, 1);
@@ -115,7 +130,7 @@ export function resolveServeOptions(input: ServeOptions = {}): ResolvedServeOpti
     host: o.host,
     port: o.port,
     secret: input.secret ?? DEV_SECRET,
-    devSecret: input.secret === undefined,
+    devSecret,
     issuer: input.issuer || undefined,
     audience: input.audience || undefined,
     rateLimit: { max: rl.max, windowMs: rl.windowMs },
@@ -129,7 +144,17 @@ export function resolveServeOptions(input: ServeOptions = {}): ResolvedServeOpti
     backends: input.backends,
     redisUrl: input.redisUrl,
     clock: input.clock ?? Date.now,
+    monotonicClock: input.monotonicClock ?? input.clock ?? (() => performance.now()),
   };
+}
+
+/** Whether `host` names only this machine (127.0.0.0/8, ::1, localhost): nothing else can reach it. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  if (isIPv4(h)) return h.startsWith('127.');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+  return mapped !== null && mapped[1]!.startsWith('127.');
 }
 
 function stripUndefined<T extends object>(obj: T): Partial<T> {

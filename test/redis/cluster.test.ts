@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { RunningServer } from '../../src/server/index.ts';
 import { createClient } from '../../src/client/index.ts';
-import { encode, ErrorText, mintTokenSync } from '../../src/protocol/index.ts';
+import { CloseCode, encode, ErrorText, mintTokenSync } from '../../src/protocol/index.ts';
 import { RedisServer, skipRedis } from '../helpers/redis.ts';
 import { connectClient, startTestServer, TEST_SECRET } from '../helpers/server.ts';
 import pino from 'pino';
@@ -161,11 +161,16 @@ describe.skipIf(skipRedis())('several instances behind one Redis', () => {
     for (const w of watchers) expect(w.duplicates()).toEqual([]);
   });
 
-  it('delivers every event that got a 201 across a Redis restart, and answers 503 while Redis is down', async () => {
+  it('across a Redis restart (an empty log): 201 or 503, and each client gets every 201 event or is told the window was exceeded', async () => {
     const a = await instance();
     const b = await instance();
     const onA = new LedgerClient('ra', [a.wsUrl]);
     const onB = new LedgerClient('rb', [b.wsUrl]);
+    const closes = new Map<LedgerClient, number[]>([
+      [onA, []],
+      [onB, []],
+    ]);
+    for (const [c, codes] of closes) c.onClose = (code) => codes.push(code);
     await Promise.all([onA.connect(), onB.connect()]);
     const accepted: string[] = [];
     const fire = async (url: string, title: string): Promise<number> => {
@@ -196,13 +201,18 @@ describe.skipIf(skipRedis())('several instances behind one Redis', () => {
     expect((await fetch(`${b.url}/readyz`)).status).toBe(200);
 
     expect(new Set(statuses)).toEqual(new Set(statuses.filter((s) => s === 201 || s === 503)));
-    await onA.untilHas(accepted);
-    await onB.untilHas(accepted);
+    // the restarted Redis is a new, empty log: every connection is closed with 4009 and resumes
+    for (const [c, codes] of closes) await c.until(() => codes.includes(CloseCode.DeliveryGap) && c.connections === codes.length + 1, 'resumed after 4009');
+    expect(await fire(b.url, 'settled')).toBe(201);
+    await onA.untilHas([accepted.at(-1)!]);
+    await onB.untilHas([accepted.at(-1)!]);
     for (const c of [onA, onB]) {
       expect(c.duplicates()).toEqual([]);
       // only events that got a 201 were delivered: nothing half done
-      expect([...c.counts.keys()].sort()).toEqual([...accepted].sort());
-      expect(c.connections).toBe(1);
+      expect([...c.counts.keys()].filter((k) => !accepted.includes(k))).toEqual([]);
+      // told, since the old log's tail cannot be vouched for; and the events before the restart all came
+      expect(c.windowExceeded).toBeGreaterThan(0);
+      expect(accepted.filter((k) => k.includes(':pre-') && !c.counts.has(k))).toEqual([]);
     }
   });
 
@@ -245,17 +255,17 @@ describe.skipIf(skipRedis())('several instances behind one Redis', () => {
     for (let i = 0; i < 40; i++) expect((await postBug(b.url, `lost-${i}`)).status).toBe(201);
     proxy.release();
     // the instance cannot deliver what was trimmed: it closes the socket instead of skipping silently
-    expect(await withTimeout(closed, WAIT_MS, () => 'no close')).toBe(4008);
+    expect(await withTimeout(closed, WAIT_MS, () => 'no close')).toBe(CloseCode.DeliveryGap);
     // the client resumes (on the same instance) and is told its window was exceeded
     await client.until(() => client.windowExceeded === 1, 'Resume window exceeded');
     expect(client.connections).toBe(2);
   });
 
   it('holds the rate limit for one user with connections on two instances', async () => {
+    // the instances' clocks disagree by half a minute: the shared window reads Redis's TIME, not theirs
     const now = Date.now();
-    let clock = now;
-    const a = await instance({ rateLimit: { max: 5, windowMs: 1000 }, clock: () => clock });
-    const b = await instance({ rateLimit: { max: 5, windowMs: 1000 }, clock: () => clock });
+    const a = await instance({ rateLimit: { max: 5, windowMs: 60_000 }, clock: () => now });
+    const b = await instance({ rateLimit: { max: 5, windowMs: 60_000 }, clock: () => now + 30_000 });
     const onA = await connectClient(a, 'limited');
     const onB = await connectClient(b, 'limited');
     const answered = (): number =>
@@ -271,13 +281,7 @@ describe.skipIf(skipRedis())('several instances behind one Redis', () => {
     const count = (type: 'pong' | 'error'): number => [onA, onB].reduce((n, c) => n + c.recorder.ofType(type).length, 0);
     expect(count('pong')).toBe(5);
     expect(count('error')).toBe(3);
-
-    // the window slides: a second later the user may send again, still 5 in total across both
-    clock = now + 1000;
-    for (let i = 0; i < 6; i++) (i % 2 ? onA : onB).ws.send(encode({ type: 'ping' }));
-    await untilAnswered(14);
-    expect(count('pong')).toBe(10);
-    expect(count('error')).toBe(4);
+    // (the window sliding on Redis's clock is tested in backends.test.ts)
   });
 
   it('bugzapp serve --redis exits 1 with a message naming the URL when Redis cannot be reached', async () => {

@@ -147,7 +147,7 @@ export function registerServeCommand(program: Command, io: CliIO): void {
     .description('Run the reference BugZapp server (REST + WebSocket on one port).')
     .option('--host <host>', 'interface to listen on [env BUGZAPP_HOST] (default 127.0.0.1)')
     .option('--port <port>', 'port, 0 for a free one [env BUGZAPP_PORT] (default 8000)')
-    .option('--secret <secret>', 'HS256 JWT secret [env BUGZAPP_JWT_SECRET] (default: a dev secret, with a warning)')
+    .option('--secret <secret>', 'HS256 JWT secret, 32+ bytes [env BUGZAPP_JWT_SECRET] (default: a dev secret, loopback hosts only)')
     .option('--issuer <iss>', 'require this iss claim [env BUGZAPP_JWT_ISSUER]')
     .option('--audience <aud>', 'require this aud claim [env BUGZAPP_JWT_AUDIENCE]')
     .option('--rate-limit <n/window>', 'client messages per user per sliding window [env BUGZAPP_RATE_LIMIT] (default 10/1s)')
@@ -179,7 +179,7 @@ When ready it prints one line to stdout: "bugzapp listening on <url>". Logs (pin
         if (!(err instanceof InvalidOptionError) || OPTION_FLAG[err.option] === undefined) throw err;
         throw new InvalidOptionError(OPTION_FLAG[err.option]!, err.message.slice(`${err.option}: `.length));
       }
-      io.stdout.write(`bugzapp listening on ${server.url}\n`);
+      io.stdout.write(`bugzapp listening on ${server.listenUrl}\n`);
       if (!io.signal.aborted) await new Promise<void>((resolve) => io.signal.addEventListener('abort', () => resolve(), { once: true }));
       await server.close();
       io.exitCode = 0;

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BugzappError } from '../../errors.ts';
 import { encode, encodeToBuffer, type LoggedEvent, type LoggedEventType } from '../../protocol/index.ts';
-import type { EventEngine, PublishedEvent, ReadSinceResult, UnsequencedEvent } from '../backends.ts';
+import type { DeliveryGap, EventEngine, PublishedEvent, ReadSinceResult, UnsequencedEvent } from '../backends.ts';
 import { defineScript, errorText, unavailable, type ScriptFn } from './connection.ts';
 import type { RedisMetrics } from './metrics.ts';
 import { HEAD_LUA, PUBLISH_LUA, READ_SINCE_LUA } from './scripts.ts';
@@ -67,6 +67,8 @@ export class RedisEventEngine implements EventEngine {
   private readonly publishScript: ScriptFn;
   private readonly readSinceScript: ScriptFn;
   private readonly headScript: ScriptFn;
+  /** The same script on the commands connection (the reader's is busy in its blocking XREAD). */
+  private readonly commandHeadScript: ScriptFn;
 
   /** Epoch and id of the newest entry this instance has delivered (or the stream head at start). */
   private epoch = '';
@@ -74,7 +76,7 @@ export class RedisEventEngine implements EventEngine {
   /** Set after a read error: re-read the head (the stream may have been replaced) before reading on. */
   private resync = false;
   private listeners: ((event: PublishedEvent) => void)[] = [];
-  private gapListeners: ((gap: { from: string; to: string }) => void)[] = [];
+  private gapListeners: ((gap: DeliveryGap) => void)[] = [];
   /** Recent events by seq, so a frame is built once per instance (publish, live read and replay share it). */
   private readonly frames = new Map<string, PublishedEvent>();
   private waiters: Waiter[] = [];
@@ -95,6 +97,7 @@ export class RedisEventEngine implements EventEngine {
     this.publishScript = defineScript(this.redis, 'bugzappPublish', PUBLISH_LUA, 3);
     this.readSinceScript = defineScript(this.redis, 'bugzappReadSince', READ_SINCE_LUA, 3);
     this.headScript = defineScript(this.reader, 'bugzappHead', HEAD_LUA, 3);
+    this.commandHeadScript = defineScript(this.redis, 'bugzappHead', HEAD_LUA, 3);
   }
 
   /** Read the stream head and start tailing it. Rejects with ERR_BACKEND_UNAVAILABLE. */
@@ -116,9 +119,7 @@ export class RedisEventEngine implements EventEngine {
       this.lastId = headId;
     } else if (headEpoch !== this.epoch) {
       // a new log (Redis restarted empty, or flushed): everything in it is new to this instance
-      this.log.warn({ from: this.epoch, to: headEpoch }, 'Redis event stream replaced; reading the new one from its start');
-      this.epoch = headEpoch;
-      this.lastId = '0-0';
+      this.replaced(headEpoch);
     }
   }
 
@@ -141,7 +142,9 @@ export class RedisEventEngine implements EventEngine {
         if (!trimResult || !readResult) throw new Error('empty pipeline answer');
         if (readResult[0]) throw readResult[0];
         const trimmed = trimResult[1] as string | null;
-        if (trimmed && compareStreamIds(this.lastId, trimmed) < 0) this.reportGap(trimmed);
+        if (trimmed && compareStreamIds(this.lastId, trimmed) < 0) {
+          this.reportGap(formatSeq(this.epoch, trimmed), 'instance fell behind the event log');
+        }
         const reply = readResult[1] as [string, StreamEntry[]][] | null;
         failures = 0;
         if (reply && reply[0]) this.deliverBatch(reply[0][1]);
@@ -178,14 +181,13 @@ export class RedisEventEngine implements EventEngine {
    * a reconnect (resume answered "Resume window exceeded") can tell them about. The engine cannot close
    * sockets; it logs, counts, and tells the `onGap` listeners (the server closes the connections).
    */
-  private reportGap(trimmed: string): void {
+  private reportGap(to: string, reason: string): void {
     const from = formatSeq(this.epoch, this.lastId);
-    const to = formatSeq(this.epoch, trimmed);
     this.metrics.errors.inc({ op: 'gap' });
-    this.log.error({ from, to }, 'Redis stream reader fell behind the kept history: events after its position were trimmed');
+    this.log.error({ from, to }, `Redis stream reader: ${reason}; live connections may have missed events`);
     for (const listener of this.gapListeners) {
       try {
-        listener({ from, to });
+        listener({ from, to, reason });
       } catch (err) {
         this.log.error({ err: errorText(err) }, 'gap listener threw');
       }
@@ -197,7 +199,7 @@ export class RedisEventEngine implements EventEngine {
    * (it was more than `history` events behind): the instance's live connections missed them, and the
    * listener should close them so their clients resume (and learn the window was exceeded).
    */
-  onGap(listener: (gap: { from: string; to: string }) => void): void {
+  onGap(listener: (gap: DeliveryGap) => void): void {
     this.gapListeners.push(listener);
   }
 
@@ -207,9 +209,7 @@ export class RedisEventEngine implements EventEngine {
       if (epoch !== this.epoch) {
         // The stream was replaced under a connected reader (FLUSHALL): its first entries may have ids
         // at or below our old position, so read the new stream again from its start.
-        this.log.warn({ from: this.epoch, to: epoch }, 'Redis event stream replaced; reading the new one from its start');
-        this.epoch = epoch;
-        this.lastId = '0-0';
+        this.replaced(epoch);
         break;
       }
       const event = this.eventForOrSkip(epoch, id, fields);
@@ -232,6 +232,18 @@ export class RedisEventEngine implements EventEngine {
         return false;
       });
     }
+  }
+
+  /**
+   * The log was replaced (Redis flushed or restarted empty). Whatever the old log held past this
+   * instance's position is gone, and nothing can tell whether there was any: every live connection
+   * must be told (a gap), before any event of the new log is delivered; then the new log is read
+   * from its start.
+   */
+  private replaced(epoch: string): void {
+    this.reportGap(formatSeq(epoch, '0-0'), 'event log replaced (Redis flushed or restarted)');
+    this.epoch = epoch;
+    this.lastId = '0-0';
   }
 
   /** The PublishedEvent of a stream entry: from the frame cache, or built (and cached) once. */
@@ -274,13 +286,30 @@ export class RedisEventEngine implements EventEngine {
     return this.epoch === epoch && compareStreamIds(this.lastId, id) >= 0;
   }
 
-  private waitUntilDelivered(epoch: string, id: string): Promise<boolean> {
+  /**
+   * Wait until this instance's reader has delivered everything up to the stream head as of now (false
+   * after `timeoutMs`, or when Redis cannot say where the head is). For shutdown, before 1001.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    if (this.closed) return false;
+    const { stream, epoch, trim } = this.keys;
+    let head: [string, string];
+    try {
+      head = (await this.commandHeadScript(stream, epoch, trim, freshEpoch())) as [string, string];
+    } catch (err) {
+      this.log.warn({ err: errorText(err) }, 'shutdown: cannot read the stream head; closing without reading to it');
+      return false;
+    }
+    return this.waitUntilDelivered(head[0], head[1], timeoutMs);
+  }
+
+  private waitUntilDelivered(epoch: string, id: string, timeoutMs = this.resumeWaitMs): Promise<boolean> {
     if (this.hasDelivered(epoch, id)) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         resolve(false);
-      }, this.resumeWaitMs);
+      }, timeoutMs);
       const waiter: Waiter = {
         epoch,
         id,

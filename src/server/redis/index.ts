@@ -9,9 +9,11 @@ import { RedisEventEngine } from './engine.ts';
 import { createRedisMetrics, type RedisMetrics } from './metrics.ts';
 import { RedisRateLimiter } from './rate-limiter.ts';
 import { RedisStore } from './store.ts';
+import { RedisChanges } from './changes.ts';
 
 export { RedisEventEngine } from './engine.ts';
 export { RedisStore } from './store.ts';
+export { RedisChanges } from './changes.ts';
 export { RedisRateLimiter } from './rate-limiter.ts';
 export { createRedisMetrics, type RedisMetrics } from './metrics.ts';
 export { compareSeqs, parseSeq, formatSeq } from './seq.ts';
@@ -69,10 +71,11 @@ export async function createRedisBackends(
     throw err;
   }
 
+  const keys = { stream: `${prefix}events`, epoch: `${prefix}events:epoch`, trim: `${prefix}events:trimmed` };
   const engine = new RedisEventEngine({
     redis,
     reader,
-    keys: { stream: `${prefix}events`, epoch: `${prefix}events:epoch`, trim: `${prefix}events:trimmed` },
+    keys,
     history: options.history,
     metrics,
     logger: log,
@@ -88,6 +91,7 @@ export async function createRedisBackends(
   log.info({ url: redactUrl(options.url) }, 'Redis backends ready');
 
   const store = new RedisStore({ redis, prefix, metrics, clock: options.clock });
+  const changes = new RedisChanges({ redis, prefix, keys, history: options.history, metrics, clock: options.clock });
   const rateLimiter = new RedisRateLimiter({
     redis,
     prefix,
@@ -108,5 +112,5 @@ export async function createRedisBackends(
         () => redis.disconnect(),
       );
     })());
-  return { engine, store, rateLimiter, kind: 'redis', metrics };
+  return { engine, store, rateLimiter, changes, kind: 'redis', metrics };
 }

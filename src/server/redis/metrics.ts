@@ -2,7 +2,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 
 /** `gap`: this instance's reader found undelivered events already trimmed (it fell `history` behind). */
-export type RedisOp = 'publish' | 'read' | 'gap' | 'resume' | 'store' | 'rate_limit' | 'connection';
+export type RedisOp = 'publish' | 'unknown_outcome' | 'read' | 'gap' | 'resume' | 'store' | 'rate_limit' | 'connection';
 export type ResumeOutcome = 'replayed' | 'window_exceeded';
 
 export interface RedisMetrics {
@@ -12,6 +12,8 @@ export interface RedisMetrics {
   resumes: Counter<'outcome'>;
   /** Failed Redis commands and connection errors, by operation. */
   errors: Counter<'op'>;
+  /** Rate-limit hits decided by the per-instance fallback because Redis could not answer. */
+  rateLimitFallbacks: Counter;
 }
 
 export function createRedisMetrics(registry: Registry = new Registry()): RedisMetrics {
@@ -32,6 +34,11 @@ export function createRedisMetrics(registry: Registry = new Registry()): RedisMe
       name: 'bugzapp_redis_errors_total',
       help: 'Redis command failures and connection errors, by operation',
       labelNames: ['op'],
+      registers,
+    }),
+    rateLimitFallbacks: new Counter({
+      name: 'bugzapp_rate_limit_fallback_total',
+      help: 'Rate-limit decisions made by the exact per-instance limiter because Redis could not answer',
       registers,
     }),
   };

@@ -188,17 +188,107 @@ return 1
 
 /**
  * One rate-limit hit: a sliding window (now - window, now] in a sorted set of passed messages, scored by
- * time; refused messages are not added. KEYS: the user's set. ARGV: now ms, window ms, max, unique member.
- * Returns 1 (pass) or 0 (over the limit).
+ * time; refused messages are not added. Time is Redis's TIME (one clock for every instance), in
+ * microseconds so that hits in one millisecond still order. KEYS: the user's set. ARGV: window ms, max,
+ * unique member. Returns 1 (pass) or 0 (over the limit).
  */
 export const RATE_LIMIT_LUA = `
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window * 1000)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], window)
   return 1
 end
 return 0
+`;
+
+/**
+ * The shared part of the change scripts: one REST change and the events it causes (its broadcast and a
+ * notification) are written by one script, both or neither, so events enter the stream in the order the
+ * store applied the changes, on any number of instances. KEYS: stream, epoch, trim (as above), bugs
+ * hash, then the script's own. ARGV: fresh epoch, history, then the script's own.
+ */
+const CHANGE_PRELUDE = `${EPOCH_AND_IDS}
+local EPOCH = ensure_epoch(ARGV[1])
+local HISTORY = tonumber(ARGV[2])
+local appended = {}
+local function append(target, kind, message)
+  appended[#appended + 1] = redis.call('XADD', KEYS[1], '*', 'e', EPOCH, 't', target, 'y', kind, 'm', message)
+end
+local function notify(target, text, bug_id)
+  append(target, 'notification', cjson.encode({type = 'notification', payload = {message = text, bug_report_id = bug_id}}))
+end
+local function trim()
+  local slack = math.max(1, math.floor(HISTORY / 10))
+  local len = redis.call('XLEN', KEYS[1])
+  if len > HISTORY + slack then
+    local drop = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', len - HISTORY + 1)
+    redis.call('XTRIM', KEYS[1], 'MINID', drop[#drop][1])
+    redis.call('SET', KEYS[3], drop[#drop - 1][1])
+  end
+end
+`;
+
+/**
+ * Store a new bug report and append its events. ARGV[3..]: id, bug JSON, its `created` message, the
+ * assignee ('' for none), the assignee's notification message. Returns 1.
+ */
+export const CREATE_BUG_CHANGE_LUA = `${CHANGE_PRELUDE}
+redis.call('HSET', KEYS[4], ARGV[3], ARGV[4])
+append('', 'bug_report', ARGV[5])
+if ARGV[6] ~= '' then append(ARGV[6], 'notification', ARGV[7]) end
+trim()
+return 1
+`;
+
+/**
+ * PATCH a bug report and append `updated` (and a notification to a new assignee). ARGV[3..]: id, patch
+ * JSON, updated_at, the assignment notification's text before the title. Returns {before, after} or nil.
+ */
+export const PATCH_BUG_CHANGE_LUA = `${CHANGE_PRELUDE}
+local before = redis.call('HGET', KEYS[4], ARGV[3])
+if not before then return nil end
+local bug = cjson.decode(before)
+local previous = bug['assignee_id']
+for k, v in pairs(cjson.decode(ARGV[4])) do bug[k] = v end
+bug['updated_at'] = ARGV[5]
+local after = cjson.encode(bug)
+redis.call('HSET', KEYS[4], ARGV[3], after)
+append('', 'bug_report', cjson.encode({type = 'bug_report', action = 'updated', payload = bug}))
+local assignee = bug['assignee_id']
+if assignee ~= cjson.null and assignee ~= previous then notify(assignee, ARGV[6] .. bug['title'], bug['id']) end
+trim()
+return {before, after}
+`;
+
+/** DELETE a bug report and its comments, and append `deleted` with its last state. KEYS[5]: its comments. ARGV[3]: id. */
+export const DELETE_BUG_CHANGE_LUA = `${CHANGE_PRELUDE}
+local last = redis.call('HGET', KEYS[4], ARGV[3])
+if not last then return nil end
+redis.call('HDEL', KEYS[4], ARGV[3])
+redis.call('DEL', KEYS[5])
+append('', 'bug_report', cjson.encode({type = 'bug_report', action = 'deleted', payload = cjson.decode(last)}))
+trim()
+return last
+`;
+
+/**
+ * Add a comment to an existing bug report and append `created` (and a notification to the assignee
+ * unless they wrote it). KEYS[5]: its comments. ARGV[3..]: bug id, comment id, comment JSON, its
+ * `created` message, author id, the comment notification's text before the title. Returns 1, or 0 when
+ * the bug report does not exist.
+ */
+export const COMMENT_CHANGE_LUA = `${CHANGE_PRELUDE}
+local json = redis.call('HGET', KEYS[4], ARGV[3])
+if not json then return 0 end
+redis.call('HSET', KEYS[5], ARGV[4], ARGV[5])
+append('', 'comment', ARGV[6])
+local bug = cjson.decode(json)
+local assignee = bug['assignee_id']
+if assignee ~= cjson.null and assignee ~= ARGV[7] then notify(assignee, ARGV[8] .. bug['title'], bug['id']) end
+trim()
+return 1
 `;
