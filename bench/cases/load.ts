@@ -1,4 +1,4 @@
-// Case `load` (issue 4): `runLoadTest` from src/loadtest against the baseline ws server, which is
+// Case `load`: `runLoadTest` from src/loadtest against the baseline ws server, which is
 // cheap enough that the figure is the load generator's own verified-deliveries rate.
 import type { LoadTestInput, LoadTestResult, RunLoadTestContext } from '../../src/loadtest/types.ts';
 import { startBaseline } from '../server-process.ts';
@@ -28,7 +28,7 @@ export interface LoadCaseResult {
     /** cores that processes other than the baseline and this one (the load tester) took meanwhile */
     otherCores: number;
   };
-  /** issue 4's bar: >= 100,000 verified deliveries/s; judged only when at least that much was offered */
+  /** The target: >= 100,000 verified deliveries/s; judged only when at least that much was offered */
   bar?: { limit: number; value: number; judged: boolean; pass: boolean };
   notes: string[];
   raw?: LoadTestResult;
