@@ -4,9 +4,10 @@ import os from 'node:os';
 import type { ServerCaseResult } from './cases/server.ts';
 import type { LoadCaseResult } from './cases/load.ts';
 import type { RedisCaseResult } from './cases/redis.ts';
+import type { StartupCaseResult, StartupFigures } from './cases/startup.ts';
 import type { FanoutResult, IdleResult } from './measure.ts';
 
-export type CaseResult = ServerCaseResult | LoadCaseResult | RedisCaseResult;
+export type CaseResult = ServerCaseResult | LoadCaseResult | RedisCaseResult | StartupCaseResult;
 
 export interface Machine {
   cpu: string;
@@ -132,8 +133,8 @@ function serverTable(r: ServerCaseResult): Table {
   const notes: string[] = [];
   if (r.bar) {
     notes.push(
-      `Bar (issue 2): every event arrives and p99 ours/baseline <= ${r.bar.p99RatioLimit}: ` +
-        `${r.bar.pass ? 'PASS' : 'FAIL'}${r.bar.fullScenario ? '' : ' (smaller than the issue\'s scenario)'} (ratio ${x(r.bar.p99Ratio)}, all arrived: ${r.bar.allArrived ? 'yes' : 'no'}, client valid: ${r.bar.clientValid ? 'yes' : 'no'})`,
+      `Target: every event arrives and our p99 within ${r.bar.p99RatioLimit}x of a bare ws server's: ` +
+        `${r.bar.pass ? 'PASS' : 'FAIL'}${r.bar.fullScenario ? '' : ' (a smaller scenario than the target\'s 4,000 connections at 20 broadcasts/s)'} (ratio ${x(r.bar.p99Ratio)}, all arrived: ${r.bar.allArrived ? 'yes' : 'no'}, client valid: ${r.bar.clientValid ? 'yes' : 'no'})`,
     );
   }
   if (r.versusFastApi) {
@@ -169,7 +170,7 @@ function loadTable(r: LoadCaseResult): Table {
   const notes = [...r.notes];
   if (r.bar) {
     notes.push(
-      `Bar (issue 4): >= ${int(r.bar.limit)} verified deliveries/s: ` +
+      `Target: bugzapp load verifies >= ${int(r.bar.limit)} deliveries/s: ` +
         (r.bar.judged ? (r.bar.pass ? 'PASS' : 'FAIL') : `not judged (less than that offered; run without --quick)`) +
         (r.bar.judged && r.result?.saturated ? ' (verified while the generator was saturated: its latency figures are not the server\'s)' : ''),
     );
@@ -187,7 +188,7 @@ function redisTable(r: RedisCaseResult): Table {
   const notes = [...r.notes];
   if (r.bar) {
     notes.push(
-      `Bar (issue 5): two instances on Redis deliver >= ${pct(r.bar.limit)} of one in-memory instance, every event exactly once: ` +
+      `Target: two instances on Redis deliver >= ${pct(r.bar.limit)} of one in-memory instance, every event exactly once: ` +
         `${r.bar.pass ? 'PASS' : 'FAIL'} (${pct(r.bar.ratio)}, all arrived: ${r.bar.allArrived ? 'yes' : 'no'})`,
     );
   }
@@ -200,6 +201,20 @@ function redisTable(r: RedisCaseResult): Table {
   };
 }
 
+function startupTable(r: StartupCaseResult): Table {
+  const cells = (f: StartupFigures | undefined): string[] => (f ? [ms(f.medianMs), ms(f.p90Ms), ms(f.maxMs)] : ['–', '–', '–']);
+  const notes = [...r.notes];
+  if (r.bar && r.version) {
+    notes.push(`Target: \`bugzapp --version\` within ${r.bar.limitMs} ms (median): ${r.bar.pass ? 'PASS' : 'FAIL'} (${ms(r.version.medianMs)})`);
+  }
+  return {
+    title: `Start-up: process start to exit, ${r.version?.runs ?? 0} runs each after one that fills the compile cache`,
+    header: ['', 'median', 'p90', 'max'],
+    rows: r.version ? [['node bin/bugzapp.js --version', ...cells(r.version)], ['node -e 0 (for scale)', ...cells(r.bareNode)]] : [],
+    notes,
+  };
+}
+
 function tableOf(r: CaseResult): Table {
   switch (r.case) {
     case 'server':
@@ -208,6 +223,8 @@ function tableOf(r: CaseResult): Table {
       return loadTable(r);
     case 'redis':
       return redisTable(r);
+    case 'startup':
+      return startupTable(r);
   }
 }
 

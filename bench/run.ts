@@ -9,16 +9,17 @@ import { loopbackSources } from './client-pool.ts';
 import { runServerCase, type TargetName } from './cases/server.ts';
 import { runLoadCase } from './cases/load.ts';
 import { runRedisCase } from './cases/redis.ts';
+import { runStartupCase } from './cases/startup.ts';
 import { describeMachine, formatMarkdown, formatPlain, type CaseResult, type Machine } from './report.ts';
 
-const CASES = ['server', 'load', 'redis'] as const;
+const CASES = ['server', 'load', 'redis', 'startup'] as const;
 type CaseName = (typeof CASES)[number];
 const TARGETS: readonly TargetName[] = ['baseline', 'ours', 'fastapi'];
 
 const HELP = `Usage: npm run bench -- [options]
 
   --quick                 a short run (1,000 connections, 4 s) to check the harness
-  --case <names>          comma-separated, repeatable: server (default), load, redis, all
+  --case <names>          comma-separated, repeatable: server (default), load, redis, startup, all
   --targets <names>       server case targets: baseline,ours[,fastapi] (default baseline,ours,fastapi)
   --connections <n>       receiving connections (default 4000)
   --rate <n>              broadcasts per second (default 20; load case 40)
@@ -36,6 +37,7 @@ Examples:
   npm run bench -- --quick
   npm run bench -- --case server --targets baseline,ours
   npm run bench -- --case load,redis
+  npm run bench -- --case startup
 `;
 
 /** A bad flag: printed as one line, exit code 2. */
@@ -159,6 +161,9 @@ async function main(): Promise<number> {
         );
         break;
       }
+      case 'startup':
+        results.push(runStartupCase({ runs: quick ? 5 : 20, log: common.log }));
+        break;
     }
   }
   const machine = describeMachine(quick);

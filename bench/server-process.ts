@@ -1,10 +1,9 @@
 // Servers under test, each in its own child process: the baseline, `bugzapp serve`, a redis-server.
-// A child is ready once it prints a line with "listening on http://..." (stdout or stderr).
-import { spawn, type ChildProcess } from 'node:child_process';
+// A child is ready once it prints its ready line (stdout or stderr): src/loadtest/server-process.ts.
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { spawnListeningProcess, startServerProcess, type SpawnListeningOptions } from '../src/loadtest/server-process.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -20,78 +19,21 @@ export interface ServerProcess {
   close(): Promise<void>;
 }
 
-interface SpawnOptions {
+interface SpawnOptions extends SpawnListeningOptions {
   name: string;
-  command: string;
-  args: string[];
-  env?: NodeJS.ProcessEnv;
-  /** Matches the ready line; group 1 is the URL. */
-  ready?: RegExp;
-  timeoutMs?: number;
 }
 
-const DEFAULT_READY = /listening on (https?:\/\/[^\s,;]+)/i;
-
+/** A child server through the library's spawn-and-read-the-URL helper, with a name for the tables. */
 export async function spawnServer(options: SpawnOptions): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(options.command, options.args, {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let tail = '';
-  const keep = (s: string): void => {
-    tail = (tail + s).slice(-4000);
-  };
-  const ready = options.ready ?? DEFAULT_READY;
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${options.name} did not report ready within ${timeoutMs} ms:\n${tail}`));
-    }, timeoutMs);
-    const onLine = (line: string): void => {
-      keep(`${line}\n`);
-      const m = ready.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!.replace(/\/$/, ''));
-      }
-    };
-    createInterface({ input: child.stdout! }).on('line', onLine);
-    createInterface({ input: child.stderr! }).on('line', onLine);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${options.name} exited (${code ?? signal}) before it was ready:\n${tail}`));
-    });
-  });
-  return {
-    name: options.name,
-    url,
-    pid: child.pid!,
-    stderrTail: () => tail,
-    alive: () => child.exitCode === null && child.signalCode === null,
-    async close() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 6000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  const proc = await spawnListeningProcess({ cwd: REPO_ROOT, ...options });
+  return { name: options.name, url: proc.url, pid: proc.pid, stderrTail: proc.outputTail, alive: proc.alive, close: proc.close };
 }
-
-const TSX = ['--import', 'tsx'];
 
 export function startBaseline(): Promise<ServerProcess> {
   return spawnServer({
     name: 'baseline',
     command: process.execPath,
-    args: [...TSX, 'bench/baseline-server.ts', '--port', '0'],
+    args: ['--import', 'tsx', 'bench/baseline-server.ts', '--port', '0'],
   });
 }
 
@@ -102,24 +44,11 @@ export interface ReferenceOptions {
 }
 
 /** `bugzapp serve` with a rate limit too high to interfere and warn-level logs. */
-export function startReference(options: ReferenceOptions): Promise<ServerProcess> {
-  const args = [
-    ...TSX,
-    'src/cli/index.ts',
-    'serve',
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--secret',
-    options.secret,
-    '--rate-limit',
-    '1000000/1s',
-    '--log-level',
-    'warn',
-  ];
+export async function startReference(options: ReferenceOptions): Promise<ServerProcess> {
+  const args = ['--rate-limit', '1000000/1s'];
   if (options.redisUrl) args.push('--redis', options.redisUrl);
-  return spawnServer({ name: options.name ?? 'ours', command: process.execPath, args });
+  const proc = await startServerProcess({ secret: options.secret, args, logLevel: 'warn' });
+  return { name: options.name ?? 'ours', url: proc.url, pid: proc.pid, stderrTail: proc.outputTail, alive: proc.alive, close: proc.close };
 }
 
 export async function freePort(): Promise<number> {

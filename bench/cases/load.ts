@@ -28,7 +28,7 @@ export interface LoadCaseResult {
     /** cores that processes other than the baseline and this one (the load tester) took meanwhile */
     otherCores: number;
   };
-  /** the bar: >= 100,000 verified deliveries/s; judged only when at least that much was offered */
+  /** The target: >= 100,000 verified deliveries/s; judged only when at least that much was offered */
   bar?: { limit: number; value: number; judged: boolean; pass: boolean };
   notes: string[];
   raw?: LoadTestResult;

@@ -1,4 +1,4 @@
-// Case `redis` (issue 5): two `bugzapp serve --redis` instances on one redis-server (clients and POSTs
+// Case `redis`: two `bugzapp serve --redis` instances on one redis-server (clients and POSTs
 // spread over both) against one in-memory instance, at the same offered load.
 import { execFileSync } from 'node:child_process';
 import { measureFanout, type CommonOptions, type FanoutResult } from '../measure.ts';
@@ -19,7 +19,7 @@ export interface RedisCaseResult {
   fanout: FanoutResult[];
   skipped: { target: string; reason: string }[];
   ratios?: { achievedPerSec: number; p50: number; p99: number; cpuPerDelivery: number };
-  /** issue 5's bar: the two-instance setup delivers >= 80% of the in-memory instance */
+  /** The target: the two-instance setup delivers >= 80% of the in-memory instance */
   bar?: { limit: number; ratio: number; allArrived: boolean; pass: boolean };
   notes: string[];
 }

@@ -1,4 +1,4 @@
-// Case `server` (issue 2): our `bugzapp serve` beside the hand-written baseline (and, when its Python
+// Case `server`: our `bugzapp serve` beside the hand-written baseline (and, when its Python
 // stack is installed, the guide's FastAPI server), each in its own process, at the same offered load.
 import { fastApiUnavailableReason, startFastApiGuideServer } from '../../fixtures/servers/fastapi-guide.ts';
 import { measureFanout, measureIdleRss, type CommonOptions, type FanoutResult, type IdleResult } from '../measure.ts';
@@ -40,14 +40,14 @@ export interface ServerCaseResult {
   ratios?: Ratios;
   /** ours / the guide's FastAPI server, when both ran */
   versusFastApi?: { p99: number; achievedPerSec: number };
-  /** issue 2's bar: every event arrives and our p99 is within 1.5x of the baseline's */
+  /** The target: every event arrives and our p99 is within 1.5x of the baseline's (a bare ws server) */
   bar?: {
     p99RatioLimit: number;
     p99Ratio: number;
     allArrived: boolean;
     clientValid: boolean;
     pass: boolean;
-    /** false when the scenario is smaller than the issue's (4,000 connections, 20 broadcasts/s) */
+    /** false when the scenario is smaller than the target's (4,000 connections, 20 broadcasts/s) */
     fullScenario: boolean;
   };
 }

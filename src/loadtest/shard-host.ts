@@ -1,8 +1,7 @@
 // The main thread's handle on a shard: in-process (workers: 0) or a worker thread. Both speak the
 // messages of shard-protocol.ts, so runLoadTest does not care which.
 import { Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { ownModule } from '../own-module.ts';
 import { Shard } from './shard.ts';
 import type { FromShard, ShardInit, ToShard } from './shard-protocol.ts';
 
@@ -18,10 +17,11 @@ export function startShard(init: ShardInit, inWorker: boolean, onMessage: (msg: 
     const shard = new Shard(init, onMessage);
     return { id: init.shardId, post: (msg) => shard.handle(msg), terminate: async () => undefined };
   }
-  const worker = new Worker(new URL('./shard-worker.ts', import.meta.url), {
+  // the compiled shard-worker.js from dist/, or the .ts source through tsx from a clone
+  const entry = ownModule('loadtest/shard-worker.ts');
+  const worker = new Worker(entry.url, {
     workerData: init,
-    // the worker loads TypeScript through tsx, whatever runs the parent (tsx, vitest)
-    execArgv: ['--import', tsxLoader()],
+    execArgv: entry.execArgv,
     env: process.env,
     stdout: false,
     stderr: false,
@@ -45,10 +45,4 @@ export function startShard(init: ShardInit, inWorker: boolean, onMessage: (msg: 
       clearTimeout(timer);
     },
   };
-}
-
-let loaderUrl: string | undefined;
-function tsxLoader(): string {
-  loaderUrl ??= pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return loaderUrl;
 }

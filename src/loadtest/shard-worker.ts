@@ -1,5 +1,5 @@
 // Worker-thread entry of a shard: the same Shard as in the main thread, talking over parentPort.
-// Started with tsx's loader (see shard-host.ts).
+// Started by shard-host.ts: compiled from dist/, or through tsx from a clone.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Shard } from './shard.ts';
 import type { FromShard, ShardInit, ToShard } from './shard-protocol.ts';

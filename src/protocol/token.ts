@@ -1,7 +1,11 @@
 // JWTs of protocol.md section 2: mint good and deliberately bad test tokens, and verify them.
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { createHmac } from 'node:crypto';
 import { AuthError } from '../errors.ts';
+
+// jose (some 180 modules) loads on the first sign or verify, not with every import of the protocol:
+// the CLI's start-up (`bugzapp --version`, `--help`) never needs it
+let jose: Promise<typeof import('jose')> | undefined;
+const loadJose = (): Promise<typeof import('jose')> => (jose ??= import('jose'));
 
 /** The secret used when none is configured. Servers warn when they fall back to it. */
 export const DEV_SECRET = 'bugzapp-dev-secret-change-me';
@@ -55,6 +59,7 @@ export async function mintToken(options: MintTokenOptions): Promise<string> {
     return `${base64url(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${base64url(JSON.stringify(claims))}.`;
   }
   const key = new TextEncoder().encode(flavour === 'bad-signature' ? `${secret}-wrong` : secret);
+  const { SignJWT } = await loadJose();
   return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(key);
 }
 
@@ -92,6 +97,7 @@ export interface VerifiedToken {
  */
 export async function verifyToken(token: string, options: VerifyTokenOptions): Promise<VerifiedToken> {
   const key = new TextEncoder().encode(options.secret);
+  const { jwtVerify, errors: joseErrors } = await loadJose();
   let payload;
   try {
     ({ payload } = await jwtVerify(token, key, {

@@ -1,17 +1,13 @@
 // Support for the multi-instance tests: a server instance as a child process (so it can be SIGKILLed),
 // and a plain-ws client that moves between instances with `since` and keeps a ledger of every event.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { decodeServerMessage, ErrorText, isLoggedEvent, type LoggedEvent } from '../../src/protocol/index.ts';
+import { startServerProcess } from '../../src/loadtest/server-process.ts';
 import { TEST_SECRET, testToken } from '../helpers/server.ts';
 import { until as sharedUntil, waitForEvent as sharedWaitForEvent, type Emitter } from '../helpers/events.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
 export const WAIT_MS = 15_000;
 
 export interface ServerChild {
@@ -24,37 +20,9 @@ export interface ServerChild {
 
 /** `bugzapp serve --port 0 --redis URL` in a child process; resolves once it prints its URL. */
 export async function spawnServer(redisUrl: string, extra: string[] = []): Promise<ServerChild> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', CLI, 'serve', '--host', '127.0.0.1', '--port', '0', '--redis', redisUrl, '--log-level', 'warn', ...extra],
-    { cwd: ROOT, env: { ...process.env, BUGZAPP_JWT_SECRET: TEST_SECRET }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const kill = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
-  };
-  onTestFinished(kill);
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-    if (stderr.length < 20_000) stderr += s;
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server child did not start within ${WAIT_MS} ms:\n${stderr}`)), WAIT_MS);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = /listening on (http:\/\/\S+)/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`server child exited (${code ?? signal}) before listening:\n${stderr}`));
-    });
-  });
-  return { url, wsUrl: `${url.replace(/^http/, 'ws')}/ws`, child, kill };
+  const proc = await startServerProcess({ secret: TEST_SECRET, args: ['--redis', redisUrl, ...extra], logLevel: 'warn', timeoutMs: WAIT_MS });
+  onTestFinished(proc.kill);
+  return { url: proc.url, wsUrl: `${proc.url.replace(/^http/, 'ws')}/ws`, child: proc.child, kill: proc.kill };
 }
 
 /** The key of an event in a ledger: the bug report title (unique per POST in these tests) and the event kind. */

@@ -2,7 +2,9 @@
 // the server push events while `bugzapp listen` shows what a user receives.
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import { createRestClient, resolveHttpBase, type RestClient } from '../../client/index.ts';
+// the REST client (undici) loads when a command runs, so that start-up stays quick
+import type { RestClient } from '../../client/index.ts';
+import { resolveHttpBase } from '../../client/url.ts';
 import { HttpStatusError, InvalidOptionError, formatDetail } from '../../errors.ts';
 import {
   DEV_SECRET,
@@ -158,10 +160,11 @@ async function call<T>(rest: RestClient, fn: (rest: RestClient) => Promise<T>): 
   }
 }
 
-function restFor(flags: FireFlags, io: CliIO): RestClient {
+async function restFor(flags: FireFlags, io: CliIO): Promise<RestClient> {
   const target = resolveTarget(flags, io.env);
   const user = flags.as ?? DEFAULT_FIRE_USER;
   if (user.trim() === '') throw new InvalidOptionError('--as', 'must not be empty');
+  const { createRestClient } = await import('../../client/rest.ts');
   return createRestClient({ url: target.url, tokenProvider: () => tokenFor(target, user) });
 }
 
@@ -208,7 +211,7 @@ Each prints the resource the server returned as JSON; a 4xx/5xx prints the serve
           if (flags[f] !== undefined) throw new InvalidOptionError(`--${f}`, 'cannot be combined with --from');
         }
         const reports = await readBugReportFile(flags.from);
-        const rest = restFor(flags, io);
+        const rest = await restFor(flags, io);
         const results: unknown[] = [];
         let failed = 0;
         try {
@@ -236,7 +239,7 @@ Each prints the resource the server returned as JSON; a 4xx/5xx prints the serve
       if (flags.description !== undefined) body.description = flags.description;
       if (flags.severity !== undefined) body.severity = parseSeverity(flags.severity);
       if (flags.assignee !== undefined) body.assignee_id = parseAssignee(flags.assignee);
-      const rest = restFor(flags, io);
+      const rest = await restFor(flags, io);
       printJson(io, await call(rest, (r) => r.createBugReport(body)));
     });
 
@@ -259,7 +262,7 @@ Each prints the resource the server returned as JSON; a 4xx/5xx prints the serve
       if (Object.keys(patch).length === 0) {
         throw new InvalidOptionError('--status', 'give at least one of --status, --assignee, --title, --severity, --description');
       }
-      const rest = restFor(flags, io);
+      const rest = await restFor(flags, io);
       printJson(io, await call(rest, (r) => r.updateBugReport(id, patch)));
     });
 
@@ -268,7 +271,7 @@ Each prints the resource the server returned as JSON; a 4xx/5xx prints the serve
     .argument('<id>', 'bug report id')
     .action(async (idText: string, flags: FireFlags) => {
       const id = parseId(idText);
-      const rest = restFor(flags, io);
+      const rest = await restFor(flags, io);
       await call(rest, (r) => r.deleteBugReport(id));
       printJson(io, { id, deleted: true });
     });
@@ -279,7 +282,7 @@ Each prints the resource the server returned as JSON; a 4xx/5xx prints the serve
     .requiredOption('--body <text>', 'comment text (1..10000 characters)')
     .action(async (idText: string, flags: CommentFlags) => {
       const id = parseId(idText);
-      const rest = restFor(flags, io);
+      const rest = await restFor(flags, io);
       printJson(io, await call(rest, (r) => r.createComment(id, { body: flags.body })));
     });
 }

@@ -1,10 +1,7 @@
 // `bugzapp listen`: tail what one user receives, live, through drops. An Ink view in a terminal; one
 // NDJSON line per event on stdout (status lines on stderr) when piped or with --json.
-import { createElement } from 'react';
 import type { Instance } from 'ink';
-import { renderView } from '../ui/render-view.ts';
 import { Command } from 'commander';
-import { createClient } from '../../client/index.ts';
 import { InvalidOptionError } from '../../errors.ts';
 import { LOGGED_EVENT_TYPES, type LoggedEvent, type LoggedEventType } from '../../protocol/index.ts';
 import { parseDuration } from '../../units.ts';
@@ -20,7 +17,6 @@ import {
   withServerError,
   type ListenState,
 } from '../ui/listen-state.ts';
-import { ListenView } from '../ui/listen-view.tsx';
 import { addTargetOptions, resolveTarget, tokenFor, type TargetFlags } from './fire.ts';
 
 interface ListenFlags extends TargetFlags {
@@ -113,6 +109,9 @@ Ctrl-C exits 0; a refused token or exhausted retries exit 1 and say why.`,
 
 async function runListen(target: ReturnType<typeof resolveTarget>, settings: ListenSettings, io: CliIO): Promise<void> {
   const user = settings.user ?? '';
+  // the client, React and Ink load when the command runs, so that start-up stays quick
+  const { createClient } = await import('../../client/client.ts');
+  const view = settings.json ? undefined : await loadListenView();
   const client = createClient({
     url: target.url,
     tokenProvider: () => tokenFor(target, user),
@@ -127,12 +126,12 @@ async function runListen(target: ReturnType<typeof resolveTarget>, settings: Lis
   };
   const update = (next: ListenState): void => {
     state = next;
-    ink?.rerender(createElement(ListenView, { state }));
+    if (ink && view) ink.rerender(view.element(state));
   };
 
   if (!settings.json) {
     // only reached when stdout is a terminal (or a test stands in for one)
-    ink = renderView(createElement(ListenView, { state }), io, { interactive: true });
+    ink = view!.renderView(view!.element(state), io, { interactive: true });
   }
 
   status(`connecting to ${client.url}${settings.user ? ` as user ${settings.user}` : ''}`);
@@ -201,4 +200,13 @@ async function runListen(target: ReturnType<typeof resolveTarget>, settings: Lis
   if (outputError && (outputError as NodeJS.ErrnoException).code !== 'EPIPE') throw outputError;
   status(`stopped after ${state.total} event${state.total === 1 ? '' : 's'}`);
   io.exitCode = 0;
+}
+
+async function loadListenView() {
+  const [{ createElement }, { renderView }, { ListenView }] = await Promise.all([
+    import('react'),
+    import('../ui/render-view.ts'),
+    import('../ui/listen-view.tsx'),
+  ]);
+  return { renderView, element: (state: ListenState) => createElement(ListenView, { state }) };
 }

@@ -3,9 +3,7 @@
 // writes the reports. Exit 0 pass, 1 a gate or check failed, 2 usage or harness error, 3 invalid run.
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createElement } from 'react';
 import type { Instance } from 'ink';
-import { renderView } from '../ui/render-view.ts';
 import { Command } from 'commander';
 import { BugzappError, InvalidOptionError, isBugzappError } from '../../errors.ts';
 import { FIGURE_NAMES, mergeGates, parseGate, type Gate } from '../../loadtest/gates.ts';
@@ -14,12 +12,10 @@ import { buildLoadReport, formatJsonReport, type LoadReport } from '../../loadte
 import { formatJUnit } from '../../loadtest/report-junit.ts';
 import { formatMarkdownSummary } from '../../loadtest/report-markdown.ts';
 import { formatTextSummary } from '../../loadtest/report-text.ts';
-import { runLoadTest, ShardCrashError } from '../../loadtest/run.ts';
 import { loadScenario, parseMix, type Scenario } from '../../loadtest/scenario.ts';
 import type { LoadTestInput, LoadTestOptions, LoadTestResult } from '../../loadtest/types.ts';
 import { parseDuration, parseRate } from '../../units.ts';
 import { CliExit, type CliIO } from '../io.ts';
-import { LoadDashboard } from '../ui/load-dashboard.tsx';
 import { createProgressPrinter, initialLoadState, reduceLoadProgress, withReport, type LoadViewState } from '../ui/load-state.ts';
 
 export interface LoadFlags {
@@ -242,10 +238,13 @@ export async function runLoadCommand(flags: LoadFlags, io: CliIO): Promise<void>
     saturationLagMs: settings.options.saturationLagMs,
     scenario: settings.scenarioName,
   });
+  // the load tester, React and Ink load when the command runs, so that start-up stays quick
+  const { runLoadTest, ShardCrashError } = await import('../../loadtest/run.ts');
+  const view = settings.plain ? undefined : await loadDashboardView();
   let ink: Instance | undefined;
   const printer = settings.plain ? createProgressPrinter((line) => io.stderr.write(line), state) : undefined;
   if (!settings.plain) {
-    ink = renderView(createElement(LoadDashboard, { state }), io);
+    ink = view!.renderView(view!.element(state), io);
   }
   const stopInk = async (): Promise<void> => {
     if (!ink) return;
@@ -262,7 +261,7 @@ export async function runLoadCommand(flags: LoadFlags, io: CliIO): Promise<void>
         if (printer) printer.onProgress(e);
         else {
           state = reduceLoadProgress(state, e);
-          ink?.rerender(createElement(LoadDashboard, { state }));
+          if (ink && view) ink.rerender(view.element(state));
         }
       },
     });
@@ -279,7 +278,7 @@ export async function runLoadCommand(flags: LoadFlags, io: CliIO): Promise<void>
   const report = buildLoadReport(result, settings.gates);
   if (ink) {
     state = withReport(state, report);
-    ink.rerender(createElement(LoadDashboard, { state }));
+    ink.rerender(view!.element(state));
     await stopInk();
   } else if (settings.json) {
     io.stdout.write(formatJsonReport(report));
@@ -304,4 +303,13 @@ async function writeReports(report: LoadReport, settings: LoadSettings, io: CliI
   if (settings.junitPath) await write('JUnit report', settings.junitPath, formatJUnit(report));
   const summary = io.env.GITHUB_STEP_SUMMARY;
   if (summary) await write('step summary', summary, formatMarkdownSummary(report), true);
+}
+
+async function loadDashboardView() {
+  const [{ createElement }, { renderView }, { LoadDashboard }] = await Promise.all([
+    import('react'),
+    import('../ui/render-view.ts'),
+    import('../ui/load-dashboard.tsx'),
+  ]);
+  return { renderView, element: (state: LoadViewState) => createElement(LoadDashboard, { state }) };
 }

@@ -1,9 +1,9 @@
 // `bugzapp serve`: the reference server. Flags, then env, then defaults; prints one stable line with
 // the URL once it listens; pino JSON logs go to stderr; SIGINT/SIGTERM close it gracefully.
 import { Command } from 'commander';
-import pino, { type Level } from 'pino';
+import type { Level } from 'pino';
 import { InvalidOptionError } from '../../errors.ts';
-import { createServer, type ServeOptions } from '../../server/index.ts';
+import type { ServeOptions } from '../../server/index.ts';
 import { parseBytes, parseDuration, parseRate } from '../../units.ts';
 import type { CliIO } from '../io.ts';
 
@@ -171,6 +171,8 @@ When ready it prints one line to stdout: "bugzapp listening on <url>". Logs (pin
     )
     .action(async (flags: ServeFlags) => {
       const { options, logLevel } = serveOptionsFromFlags(flags, io.env);
+      // the server and its logger load when the command runs, so that start-up stays quick
+      const [{ pino }, { createServer }] = await Promise.all([import('pino'), import('../../server/index.ts')]);
       const logger = pino({ level: logLevel, base: { name: 'bugzapp', pid: process.pid } }, { write: (s: string) => io.stderr.write(s) });
       let server;
       try {
