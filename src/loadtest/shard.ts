@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { createLagMonitor, lagSummary, type LagMonitor } from './health.ts';
 import { createHistogram, encodeHistogram, recordMs, type Histogram } from './histogram.ts';
 import { compareSeq } from './seq-order.ts';
+import { TimelineRecorder } from './timeline.ts';
 import {
   PER_EVENT_FIELDS,
   T_BUG_REPORT,
@@ -111,6 +112,7 @@ export class Shard {
   private connectDeadline: NodeJS.Timeout | undefined;
   private connectDoneSent = false;
   private syncSeen = 0;
+  private readonly timeline: TimelineRecorder; // timeline hook
 
   constructor(init: ShardInit, send: (msg: FromShard) => void) {
     this.init = init;
@@ -126,6 +128,7 @@ export class Shard {
     this.lastLostAt = new Float64Array(this.n);
     this.lastSeq = new Array<string | undefined>(this.n);
     this.closing = new Uint8Array(this.n);
+    this.timeline = new TimelineRecorder(this.n); // timeline hook
     this.lag = createLagMonitor();
     this.progressTimer = setInterval(() => this.send({ t: 'progress', p: this.progress() }), init.progressIntervalMs);
     this.progressTimer.unref?.();
@@ -145,6 +148,9 @@ export class Shard {
         break;
       case 'drainEnd':
         this.drainEndedAt = msg.at;
+        break;
+      case 'timelineOrigin': // timeline hook
+        this.timeline.setOrigin(msg.at);
         break;
       case 'sync':
         this.syncSeen = msg.n;
@@ -215,6 +221,7 @@ export class Shard {
         return;
       }
       this.reconnects++;
+      this.timeline.connectionUp(c, now()); // timeline hook
       this.lastLostAt[c] = this.lostAt[c]!;
       this.lostAt[c] = 0;
       // back after a gap without resume: owed again what is fired from now on
@@ -223,6 +230,7 @@ export class Shard {
     });
     client.on('state', (state) => {
       if (state.state !== 'reconnecting' || this.establishedAt[c] === 0 || this.finished) return;
+      this.timeline.connectionDown(c, now()); // timeline hook
       if (this.lostAt[c] === 0) this.lostAt[c] = now();
       // without resume the events of the gap are lost to this connection: it stops being owed them
       if (client.resumeSupported !== true) this.openGap(c);
@@ -234,12 +242,14 @@ export class Shard {
       this.addGap(c, this.lastLostAt[c]!, now());
       this.lastLostAt[c] = 0;
       this.dropped++;
+      this.timeline.error(now()); // timeline hook
     });
     client.connect().catch((err: unknown) => {
       if (this.establishedAt[c] === 0) this.fail(c, err instanceof Error ? err.message : String(err));
       else if (!this.finished) this.openGap(c);
     });
     void client.waitClosed().then(() => {
+      if (!this.finished && this.establishedAt[c] !== 0) this.timeline.connectionDown(c, now()); // timeline hook
       if (!this.finished && this.establishedAt[c] !== 0) this.openGap(c);
     });
   }
@@ -251,6 +261,7 @@ export class Shard {
     // a connection that gave up reconnecting was away since it was lost, not since it gave up
     this.addGap(c, this.lostAt[c] || now(), 0);
     this.dropped++;
+    this.timeline.error(now()); // timeline hook
   }
 
   /**
@@ -281,6 +292,7 @@ export class Shard {
     if (this.closedAt[c] !== 0 || this.establishedAt[c] !== 0) return;
     this.closedAt[c] = now();
     this.connectErrors++;
+    this.timeline.error(this.closedAt[c]!); // timeline hook
     this.settled++;
     if (this.errorSamples.length < 5) this.errorSamples.push(`${this.init.conns[c]!.label}: ${message}`);
     const client = this.clients[c];
@@ -375,6 +387,7 @@ export class Shard {
   private onEstablished(c: number, at: number): void {
     this.establishedAt[c] = at;
     this.opened++;
+    this.timeline.connectionUp(c, at); // timeline hook
     this.settled++;
     recordMs(this.hConnect, at - this.startedAt[c]!);
     this.maybeConnectDone();
@@ -417,6 +430,7 @@ export class Shard {
     ev.deliveredLive++;
     const latency = at - ev.sentAt;
     recordMs(ev.type === T_NOTIFICATION ? this.hNotification : this.hBroadcast, latency);
+    this.timeline.delivered(at, latency); // timeline hook
     if (ev.firstMin === 0 || at < ev.firstMin) ev.firstMin = at;
     if (at > ev.firstMax) ev.firstMax = at;
   }
@@ -632,6 +646,7 @@ export class Shard {
       errorSamples: [...this.errorSamples],
       localAddresses: [...used],
       sawSeq: this.sawSeq,
+      timeline: this.timeline.snapshot(), // timeline hook
     };
   }
 
