@@ -9,6 +9,7 @@ import { registerTokenCommand } from './commands/token.ts';
 import { registerListenCommand } from './commands/listen.ts';
 import { registerFireCommand } from './commands/fire.ts';
 import { registerLoadCommand } from './commands/load.ts';
+import { registerReportCommand } from './commands/report.ts';
 
 export const VERSION = '0.1.0';
 
@@ -32,6 +33,7 @@ export function createProgram(io: CliIO): Command {
   registerListenCommand(program, io);
   registerFireCommand(program, io);
   registerLoadCommand(program, io);
+  registerReportCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   }
