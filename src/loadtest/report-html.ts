@@ -58,7 +58,7 @@ function formatLabel(v: number): string {
   if (v >= 10_000) return `${Math.round(v / 1000)}k`;
   if (v >= 1000) return `${(v / 1000).toFixed(1)}k`;
   if (v >= 100) return String(Math.round(v));
-  if (v >= 10) return v.toFixed(1);
+  if (v >= 10) return String(Math.round(v * 10) / 10);
   return String(Math.round(v * 100) / 100);
 }
 

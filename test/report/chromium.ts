@@ -144,3 +144,12 @@ export function pixel(img: Image, x: number, y: number): string {
   const o = (y * img.width + x) * 4;
   return `#${[0, 1, 2].map((k) => img.rgba[o + k]!.toString(16).padStart(2, '0')).join('')}`;
 }
+
+/** Every way a page could pull something from the network. */
+export function externalReferences(html: string): string[] {
+  const found: string[] = [];
+  for (const re of [/\b(?:src|href|srcset|action|poster|data)\s*=\s*["']?\s*(?:https?:)?\/\//gi, /@import/gi, /url\(\s*["']?\s*(?:https?:)?\/\//gi, /<(?:link|iframe|object|embed|img)\b/gi]) {
+    for (const m of html.matchAll(re)) found.push(m[0]);
+  }
+  return found;
+}

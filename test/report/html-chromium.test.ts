@@ -8,17 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { run } from '../helpers/cli.ts';
 import type { LoadReport } from '../../src/loadtest/report-json.ts';
-import { countColour, decodePng, dumpDom, pixel, screenshot } from './chromium.ts';
+import { countColour, decodePng, dumpDom, externalReferences, pixel, screenshot } from './chromium.ts';
 import { runLoadWithHtml } from './screenshot.ts';
-
-/** Every way a page could pull something from the network. */
-export function externalReferences(html: string): string[] {
-  const found: string[] = [];
-  for (const re of [/\b(?:src|href|srcset|action|poster|data)\s*=\s*["']?\s*(?:https?:)?\/\//gi, /@import/gi, /url\(\s*["']?\s*(?:https?:)?\/\//gi, /<(?:link|iframe|object|embed|img)\b/gi]) {
-    for (const m of html.matchAll(re)) found.push(m[0]);
-  }
-  return found;
-}
 
 describe('the HTML report of a real run', () => {
   it('adds up, loads nothing external, and draws its charts in Chromium', { timeout: 120_000 }, async () => {
