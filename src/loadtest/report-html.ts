@@ -24,7 +24,7 @@ const VERDICT_TEXT: Record<Verdict, string> = {
 
 const W = 640;
 const H = 190;
-const M = { left: 52, right: 84, top: 14, bottom: 30 };
+const M = { left: 52, right: 96, top: 14, bottom: 30 };
 const PW = W - M.left - M.right;
 const PH = H - M.top - M.bottom;
 
@@ -88,7 +88,8 @@ function chart(c: ChartSpec): string {
   const span = c.t.length; // each second spans [t, t+1)
   const x = (t: number): number => M.left + ((t - t0) / span) * PW;
   const all = c.series.flatMap((s) => s.values.filter((v): v is number => v !== null));
-  const yMax = niceMax(all.length ? Math.max(...all) : 0, c.yFloor);
+  // headroom above the highest point, so a flat line at the top stays clear of the marker labels
+  const yMax = niceMax(all.length ? Math.max(...all) * 1.1 : 0, c.yFloor);
   const y = (v: number): number => M.top + PH - (v / yMax) * PH;
   const out: string[] = [];
   out.push(
@@ -267,7 +268,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 10px}
 .muted,.unit{color:var(--muted)}.unit{font-weight:normal;font-size:12px}
 .verdict{display:inline-block;padding:2px 10px;border-radius:6px;color:#fff;font-weight:700;margin-right:8px}
 .verdict.pass{background:var(--pass)}.verdict.fail{background:var(--fail)}.verdict.invalid{background:var(--warn)}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:10px;margin:16px 0}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px;margin:16px 0}
 .card{background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:10px 12px}
 .card b{display:block;font-size:20px}.card span{color:var(--muted);font-size:12px}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:12px}

@@ -234,7 +234,11 @@ export interface TimelineEntry {
   fired: number;
   /** REST operations answered 2xx in this second. */
   accepted: number;
-  /** First receipts at connections owed them, received in this second (before the drain ended). */
+  /**
+   * First receipts at connections owed them when they came, in this second (before the drain ended):
+   * the receipts the latency histograms hold. Sums to delivery.total.delivered unless a POST failed or
+   * a connection dropped without resume (the ledger then takes back receipts the timeline keeps).
+   */
   delivered: number;
   /** Push latency of this second's deliveries, ms; null exactly when there were none. */
   p50Ms: number | null;
