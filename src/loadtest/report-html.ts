@@ -81,6 +81,16 @@ interface ChartSpec {
   markers: { at: number; label: string }[];
   /** Smallest y range, so a flat zero line still has an axis. */
   yFloor: number;
+  /** Per second, the tooltip of its column (all figures of that second); none on long runs. */
+  tips: string[] | undefined;
+}
+
+/** Above this many seconds the per-second tooltips are left out (they would weigh more than the page). */
+const MAX_TIP_SECONDS = 900;
+
+function tipOf(e: TimelineEntry): string {
+  const lat = e.p50Ms === null || e.p99Ms === null ? 'no deliveries' : `p50 ${formatMs(e.p50Ms)} ms, p99 ${formatMs(e.p99Ms)} ms`;
+  return `${e.t}s: ${e.delivered} delivered (${lat}); ${e.fired} fired, ${e.accepted} accepted; ${e.connections} connections open; ${e.errors} errors`;
 }
 
 function chart(c: ChartSpec): string {
@@ -113,6 +123,13 @@ function chart(c: ChartSpec): string {
     if (m.at < t0 || m.at > t0 + span) continue;
     out.push(`<line class="marker" x1="${n1(x(m.at))}" x2="${n1(x(m.at))}" y1="${M.top}" y2="${M.top + PH}"/>`);
     out.push(`<text class="marker-label" x="${n1(x(m.at) + 3)}" y="${M.top + 9}">${esc(m.label)}</text>`);
+  }
+  // one column a second, under the series: hovering it shows every figure of that second
+  if (c.tips) {
+    const cw = PW / span;
+    c.tips.forEach((tip, i) => {
+      out.push(`<rect class="hit" x="${n1(x(c.t[i]!))}" y="${M.top}" width="${n1(cw)}" height="${PH}"><title>${esc(tip)}</title></rect>`);
+    });
   }
   // series; labelled at their last point, so no legend is needed
   const labels: { y: number; text: string; cls: string }[] = [];
@@ -170,7 +187,7 @@ function timelineCharts(r: LoadReport, tl: TimelineEntry[]): string {
     { at: 0, label: 'fire' },
     ...(r.timings.fireMs > 0 ? [{ at: r.timings.fireMs / 1000, label: 'drain' }] : []),
   ];
-  const base = { t, markers };
+  const base = { t, markers, tips: tl.length <= MAX_TIP_SECONDS ? tl.map(tipOf) : undefined };
   return [
     chart({
       ...base,
@@ -281,6 +298,7 @@ svg.chart{width:100%;height:auto;display:block}
 .line{fill:none;stroke-width:2;stroke-linejoin:round;stroke-linecap:round}
 .area{stroke:none;opacity:.18}.bars{stroke:none}
 .end-label{font-size:11px;font-weight:600}
+.hit{fill:transparent}.hit:hover{fill:var(--grid)}
 .line.s1,.bars.s1{stroke:var(--c1)}.bars.s1,.area.s1,.end-label.s1{fill:var(--c1)}
 .line.s2{stroke:var(--c2)}.bars.s2,.area.s2,.end-label.s2{fill:var(--c2)}
 .line.s3{stroke:var(--c3)}.area.s3,.end-label.s3{fill:var(--c3)}

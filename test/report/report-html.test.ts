@@ -65,6 +65,23 @@ describe('formatHtmlReport', () => {
     expect(html).toContain('>delivered 434</text>');
   });
 
+  it('hovering a second shows all its figures; a long run leaves the tooltips out', () => {
+    const html = formatHtmlReport(buildLoadReport(withTimeline()));
+    const latency = /<svg[^>]*data-chart="latency"[\s\S]*?<\/svg>/.exec(html)![0];
+    expect(latency.match(/<rect class="hit"/g)).toHaveLength(4);
+    expect(latency).toContain('<title>2s: 434 delivered (p50 3 ms, p99 12 ms); 20 fired, 20 accepted; 20 connections open; 0 errors</title>');
+    expect(latency).toContain('<title>1s: 0 delivered (no deliveries); 20 fired, 20 accepted; 20 connections open; 2 errors</title>');
+    const long = formatHtmlReport(
+      buildLoadReport(
+        sampleResult((r) => {
+          r.timeline = Array.from({ length: 1000 }, (_, t) => entry(t, 10, 1, 2));
+        }),
+      ),
+    );
+    expect(long).not.toContain('class="hit"');
+    expect(long.match(/data-chart="/g)).toHaveLength(5);
+  });
+
   it('escapes everything that comes from the run', () => {
     const html = formatHtmlReport(
       buildLoadReport(
