@@ -27,6 +27,7 @@ export type BugzappErrorCode =
   // load tester
   | 'ERR_LOADTEST_TARGET'
   | 'ERR_LOADTEST_SCENARIO'
+  | 'ERR_LOADTEST_REPORT'
   | 'ERR_GATE_SYNTAX'
   | 'ERR_ABORTED'
   | 'ERR_TIMEOUT'

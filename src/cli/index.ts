@@ -10,6 +10,7 @@ import { registerListenCommand } from './commands/listen.ts';
 import { registerFireCommand } from './commands/fire.ts';
 import { registerLoadCommand } from './commands/load.ts';
 import { registerCheckCommand } from './commands/check.ts';
+import { registerReportCommand } from './commands/report.ts';
 
 export const VERSION = '0.1.0';
 
@@ -34,6 +35,7 @@ export function createProgram(io: CliIO): Command {
   registerFireCommand(program, io);
   registerLoadCommand(program, io);
   registerCheckCommand(program, io);
+  registerReportCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   }

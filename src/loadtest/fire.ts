@@ -52,6 +52,8 @@ export interface FireOptions {
   sink: FireSink;
   signal?: AbortSignal;
   onFired?: () => void;
+  /** timeline hook: an operation was answered (ok: 2xx), at `at`. Abandoned requests are not. */
+  onAnswered?: (ok: boolean, at: number) => void;
   /** The first few REST failures, as they happen. */
   onError?: (message: string) => void;
 }
@@ -300,6 +302,7 @@ export class Firer {
         const respondedAt = now();
         recordMs(this.rest, respondedAt - sentAt);
         this.accepted++;
+        this.o.onAnswered?.(true, respondedAt); // timeline hook
         onOk(res);
         if (bug && op !== 'delete') this.idleBugs.push(bug);
         evs.forEach((ev, k) => {
@@ -317,6 +320,7 @@ export class Firer {
         const respondedAt = now();
         recordMs(this.rest, respondedAt - sentAt);
         this.restErrors++;
+        this.o.onAnswered?.(false, respondedAt); // timeline hook
         if (this.errorSamples.length < 5) {
           const message = `${op}: ${err instanceof Error ? err.message : String(err)}`;
           this.errorSamples.push(message);

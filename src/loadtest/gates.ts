@@ -2,6 +2,7 @@
 // figuresOf() names every figure a gate may use; parseGate() checks a gate against those names once, at
 // the boundary, so a typo fails before the run rather than after it.
 import { BugzappError } from '../errors.ts';
+import { worstSecondP99 } from './timeline.ts';
 import type { DeliveryCounts, LatencySummary, LoadTestResult, LoggedType } from './types.ts';
 
 export type GateOp = '==' | '!=' | '<=' | '>=' | '<' | '>';
@@ -99,6 +100,11 @@ export function figuresOf(result: LoadTestResult): Figures {
     const value = b.count === 0 ? n[field] : n.count === 0 ? b[field] : Math.max(b[field], n[field]);
     f[name] = { kind: 'ms', value, description: `push latency ${name}, broadcasts and notifications (the higher)` };
   }
+  f.p99_max_1s = {
+    kind: 'ms',
+    value: worstSecondP99(result.timeline),
+    description: 'the worst one-second p99 of push latency over the timeline (0 when no second had a delivery)',
+  };
   const groups: [string, LatencySummary, string][] = [
     ['broadcast', b, 'broadcast push latency'],
     ['notification', n, 'notification push latency'],

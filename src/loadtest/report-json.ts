@@ -1,6 +1,7 @@
 // The load report: a LoadTestResult judged. Built-in checks (delivery per type, misrouting, the rate
 // limit, connections, capabilities), the gates, and one verdict. The JSON file, the JUnit XML, the
 // Markdown summary, the text summary and the dashboard's final frame are all views of this object.
+import { BugzappError } from '../errors.ts';
 import { evaluateGates, figuresOf, type FigureValue, type Gate, type GateResult } from './gates.ts';
 import type { CapabilityName, CheckStatus, DeliveryCounts, LoadTestResult, LoggedType } from './types.ts';
 
@@ -207,4 +208,70 @@ export function buildLoadReport(result: LoadTestResult, gates: readonly Gate[] =
 /** The `--report` file: the whole report, pretty-printed, newline-terminated. */
 export function formatJsonReport(report: LoadReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+/**
+ * Reads a saved report back (`bugzapp report`): a LoadReport as `--report` writes it, or a bare
+ * LoadTestResult (judged here, without gates). Checks the shape the renderers rely on, so a wrong file
+ * is an ERR_LOADTEST_REPORT naming what is missing rather than a crash halfway through a page.
+ */
+export function parseLoadReport(text: string): LoadReport {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new BugzappError('ERR_LOADTEST_REPORT', `not JSON: ${(err as Error).message}`);
+  }
+  const fail = (what: string): never => {
+    throw new BugzappError('ERR_LOADTEST_REPORT', `not a bugzapp load report: ${what}`);
+  };
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObj(data)) return fail('expected a JSON object');
+  const at = (path: string): unknown => path.split('.').reduce<unknown>((v, k) => (isObj(v) ? v[k] : undefined), data);
+  const need = (path: string, kind: 'object' | 'array' | 'number' | 'string' | 'boolean'): void => {
+    const v = at(path);
+    const ok = kind === 'object' ? isObj(v) : kind === 'array' ? Array.isArray(v) : typeof v === kind;
+    if (!ok) fail(`${path} is missing or not ${kind === 'array' || kind === 'object' ? `an ${kind}` : `a ${kind}`}`);
+  };
+  if (data.schemaVersion !== 1) fail(`schemaVersion ${JSON.stringify(data.schemaVersion)} (this bugzapp reads 1)`);
+  need('targets', 'array');
+  need('connections', 'object');
+  for (const k of ['target', 'opened', 'connectErrors', 'reconnects', 'dropped']) need(`connections.${k}`, 'number');
+  need('connections.errorSamples', 'array');
+  for (const t of ['bug_report', 'comment', 'notification', 'total'].map((x) => (x === 'total' ? 'delivery.total' : `delivery.byType.${x}`))) {
+    for (const k of ['events', 'expected', 'delivered', 'missing', 'duplicated', 'misrouted', 'outOfOrder', 'late', 'unmatched']) need(`${t}.${k}`, 'number');
+  }
+  need('delivery.firstOffenders', 'array');
+  for (const k of ['broadcast', 'notification', 'broadcastSpread', 'connect', 'rest', 'sendLag']) {
+    for (const f of ['count', 'p50', 'p90', 'p99', 'p999', 'max']) need(`latency.${k}.${f}`, 'number');
+  }
+  need('latency.buckets', 'array');
+  for (const k of ['eventsFired', 'eventsAccepted', 'restErrors', 'skipped', 'fireRate', 'deliveriesPerSec', 'framesReceived']) need(`throughput.${k}`, 'number');
+  need('rateLimit.status', 'string');
+  need('rateLimit.details', 'array');
+  need('capabilities', 'object');
+  need('generator.eventLoopLagMs', 'object');
+  need('generator.saturated', 'boolean');
+  for (const k of ['startedAt', 'connectMs', 'fireMs', 'drainMs', 'totalMs']) need(`timings.${k}`, 'number');
+  need('errors', 'array');
+  if (data.timeline !== undefined) {
+    need('timeline', 'array');
+    (data.timeline as unknown[]).forEach((e, i) => {
+      if (!isObj(e) || typeof e.t !== 'number' || typeof e.delivered !== 'number' || typeof e.connections !== 'number') fail(`timeline[${i}] is not an entry`);
+    });
+  }
+  if (data.tool === undefined && data.verdict === undefined) {
+    // a bare result (runLoadTest's): judge it
+    need('options', 'object');
+    return buildLoadReport(data as unknown as LoadTestResult);
+  }
+  if (data.tool !== 'bugzapp load') fail(`tool ${JSON.stringify(data.tool)}`);
+  need('verdict', 'string');
+  if (!['pass', 'fail', 'invalid'].includes(data.verdict as string)) fail(`verdict ${JSON.stringify(data.verdict)}`);
+  need('exitCode', 'number');
+  need('reasons', 'array');
+  need('gates', 'array');
+  need('checks', 'array');
+  need('figures', 'object');
+  return data as unknown as LoadReport;
 }

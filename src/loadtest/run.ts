@@ -14,6 +14,7 @@ import { probeRateLimit } from './rate-limit.ts';
 import { buildResult } from './result.ts';
 import { startServerProcess, type ServerProcess } from './server-process.ts';
 import { startShard, type ShardHost } from './shard-host.ts';
+import { buildTimeline, LiveSeconds, secondOf, TimelineRecorder } from './timeline.ts';
 import type { FromShard, ShardConnSpec, ShardFinal, ShardProgress, ToShard } from './shard-protocol.ts';
 import type { LoadPhase, LoadProgressEvent, LoadTestInput, LoadTestResult, RateLimitCheck, RunLoadTestContext } from './types.ts';
 
@@ -89,6 +90,8 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
   const finals: (ShardFinal | undefined)[] = [];
   let crash: ShardCrashError | undefined;
   let progressTimer: NodeJS.Timeout | undefined;
+  const restTimeline = new TimelineRecorder(); // timeline hook: REST operations, counted in this thread
+  const liveSeconds = new LiveSeconds(); // timeline hook: the dashboard's per-second figures
   try {
     const runTag = `r${randomBytes(3).toString('hex')}`;
     const base = o.userIdBase;
@@ -195,6 +198,8 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
         misrouted: sum((p) => p.misrouted),
         latency: { p50: l.p50, p90: l.p90, p99: l.p99, max: l.max, count: l.count },
       });
+      const second = liveSeconds.sample(now(), live); // timeline hook
+      if (second) emit({ kind: 'second', ...second }); // timeline hook
       const h = health.sample();
       const worst = latest.reduce((m, p) => Math.max(m, p?.lagMs.p99 ?? 0), h.lagMs.p99);
       emit({ kind: 'generator', eventLoopLagMs: { ...h.lagMs, p99: worst }, cpuPercent: h.cpuPercent });
@@ -215,6 +220,9 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     let drainEndAt = 0;
     let drainOwed = 0;
     phase('fire');
+    const timelineOrigin = now(); // timeline hook: second 0 starts with the fire phase
+    restTimeline.setOrigin(timelineOrigin); // timeline hook
+    post({ t: 'timelineOrigin', at: timelineOrigin }); // timeline hook
     if (!aborted) {
       firer = new Firer({
         urls: targets,
@@ -233,6 +241,8 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
           ack: (ev) => post({ t: 'ack', ...ev }),
         },
         onError: (message) => emit({ kind: 'error', message }),
+        onFired: () => restTimeline.fired(now()), // timeline hook
+        onAnswered: (ok, at) => (ok ? restTimeline.accepted(at) : restTimeline.error(at)), // timeline hook
         ...(signal ? { signal } : {}),
       });
       await Promise.race([firer.run(), crashed.promise]);
@@ -337,6 +347,11 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
         totalMs: Math.round(now() - t0),
       },
       deliveryWindowMs: firer && drainEndAt > 0 ? drainEndAt - firer.startedAt : 0,
+    });
+    // timeline hook: every thread's seconds merged, from the fire start to the end of the drain at least
+    result.timeline = buildTimeline([restTimeline.snapshot(), ...finals.flatMap((f) => (f ? [f.timeline] : []))], {
+      from: 0,
+      to: secondOf(timelineOrigin, drainEndAt || now()),
     });
     phase('done');
     return result;

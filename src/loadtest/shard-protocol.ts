@@ -1,6 +1,7 @@
 // Messages between runLoadTest (main thread) and a shard of simulated connections, which runs either
 // in the main thread or in a worker thread. Compact on purpose: summaries, never a message per receipt.
 // Erasable TypeScript only (no enums, no parameter properties): workers load it with Node's type stripping.
+import type { TimelinePart } from './timeline.ts';
 
 import type { LedgerSummary } from './ledger.ts';
 
@@ -40,6 +41,8 @@ export type ToShard =
   /** The POST's outcome. `alias` is the (type, action, id) key for servers that drop our nonce. */
   | { t: 'ack'; idx: number; ok: boolean; respondedAt: number; alias?: string }
   | { t: 'drainEnd'; at: number }
+  /** timeline hook: second 0 of the timeline starts here (the fire phase's start). */
+  | { t: 'timelineOrigin'; at: number }
   /** Answered with a progress carrying `sync: n`: everything posted before it has been applied. */
   | { t: 'sync'; n: number }
   | { t: 'finish' };
@@ -77,6 +80,8 @@ export interface ShardFinal extends ShardProgress {
   localAddresses: string[];
   /** Whether any connection saw a seq. */
   sawSeq: boolean;
+  /** timeline hook: this shard's per-second tallies. */
+  timeline: TimelinePart;
 }
 
 export type FromShard =

@@ -9,6 +9,7 @@ import { createLagMonitor, lagSummary, type LagMonitor } from './health.ts';
 import { createHistogram, encodeHistogram, recordMs, type Histogram } from './histogram.ts';
 import { Ledger, T_BUG_REPORT, T_COMMENT, T_NOTIFICATION } from './ledger.ts';
 import type { FromShard, ShardFinal, ShardInit, ShardProgress, ToShard } from './shard-protocol.ts';
+import { TimelineRecorder } from './timeline.ts';
 
 interface PendingReceipt {
   c: number;
@@ -55,6 +56,8 @@ export class Shard {
   private connectDeadline: NodeJS.Timeout | undefined;
   private connectDoneSent = false;
   private syncSeen = 0;
+  private readonly timeline: TimelineRecorder; // timeline hook
+  private dropsNoted = 0;
 
   constructor(init: ShardInit, send: (msg: FromShard) => void) {
     this.init = init;
@@ -65,6 +68,7 @@ export class Shard {
     this.startedAt = new Float64Array(this.n);
     this.settledConn = new Uint8Array(this.n);
     this.ledger = new Ledger(init.conns);
+    this.timeline = new TimelineRecorder(this.n); // timeline hook
     this.lag = createLagMonitor();
     this.progressTimer = setInterval(() => this.send({ t: 'progress', p: this.progress() }), init.progressIntervalMs);
     this.progressTimer.unref?.();
@@ -87,6 +91,9 @@ export class Shard {
         break;
       case 'drainEnd':
         this.ledger.drainEnd(msg.at);
+        break;
+      case 'timelineOrigin': // timeline hook
+        this.timeline.setOrigin(msg.at);
         break;
       case 'sync':
         this.syncSeen = msg.n;
@@ -153,6 +160,7 @@ export class Shard {
       const at = now();
       const first = this.settledConn[c] === 0;
       this.ledger.connected(c, at);
+      this.timeline.connectionUp(c, at); // timeline hook
       if (first) {
         this.settledConn[c] = 1;
         this.settled++;
@@ -162,24 +170,47 @@ export class Shard {
     });
     client.on('state', (state) => {
       if (state.state !== 'reconnecting' || this.finished) return;
-      this.ledger.lost(c, now(), client.resumeSupported === true);
+      const at = now();
+      this.timeline.connectionDown(c, at); // timeline hook
+      this.ledger.lost(c, at, client.resumeSupported === true);
+      this.noteDrops(at);
     });
     client.on('resume-window-exceeded', () => {
-      if (!this.finished) this.ledger.resumeRefused(c, now());
+      if (this.finished) return;
+      const at = now();
+      this.ledger.resumeRefused(c, at);
+      this.noteDrops(at);
     });
     client.connect().catch((err: unknown) => {
       if (this.settledConn[c] === 0) this.fail(c, err instanceof Error ? err.message : String(err));
-      else if (!this.finished) this.ledger.gaveUp(c, now());
+      else if (!this.finished) {
+        const at = now();
+        this.timeline.connectionDown(c, at); // timeline hook
+        this.ledger.gaveUp(c, at);
+        this.noteDrops(at);
+      }
     });
     void client.waitClosed().then(() => {
-      if (!this.finished) this.ledger.gaveUp(c, now());
+      if (this.finished) return;
+      const at = now();
+      this.timeline.connectionDown(c, at); // timeline hook
+      this.ledger.gaveUp(c, at);
+      this.noteDrops(at);
     });
+  }
+
+  /** Drops the ledger counted (it decides what is one) go into the timeline's errors of this second. */
+  private noteDrops(at: number): void {
+    const dropped = this.ledger.presence().dropped;
+    for (; this.dropsNoted < dropped; this.dropsNoted++) this.timeline.error(at); // timeline hook
   }
 
   private fail(c: number, message: string): void {
     if (this.settledConn[c] !== 0) return;
     this.settledConn[c] = 1;
-    this.ledger.failed(c, now());
+    const at = now();
+    this.ledger.failed(c, at);
+    this.timeline.error(at); // timeline hook
     this.settled++;
     if (this.errorSamples.length < 5) this.errorSamples.push(`${this.init.conns[c]!.label}: ${message}`);
     const client = this.clients[c];
@@ -259,7 +290,9 @@ export class Shard {
 
   private record(idx: number, c: number, at: number): void {
     const latency = this.ledger.receipt(idx, c, at);
-    if (latency >= 0) recordMs(this.types[idx] === T_NOTIFICATION ? this.hNotification : this.hBroadcast, latency);
+    if (latency < 0) return;
+    recordMs(this.types[idx] === T_NOTIFICATION ? this.hNotification : this.hBroadcast, latency);
+    this.timeline.delivered(at, latency); // timeline hook
   }
 
   private nonceOf(text: unknown): string | undefined {
@@ -359,6 +392,7 @@ export class Shard {
       errorSamples: [...this.errorSamples],
       localAddresses: [...used],
       sawSeq: this.sawSeq,
+      timeline: this.timeline.snapshot(), // timeline hook
     };
   }
 

@@ -230,6 +230,31 @@ export interface PhaseTimings {
   totalMs: number;
 }
 
+/**
+ * One second of the run. `t` counts seconds since the fire phase started (negative: the connect phase);
+ * a timeline steps by one with no gaps, and each count summed over it is the run's total.
+ */
+export interface TimelineEntry {
+  t: number;
+  /** REST operations sent in this second. */
+  fired: number;
+  /** REST operations answered 2xx in this second. */
+  accepted: number;
+  /**
+   * First receipts at connections owed them when they came, in this second (before the drain ended):
+   * the receipts the latency histograms hold. Sums to delivery.total.delivered unless a POST failed or
+   * a connection dropped without resume (the ledger then takes back receipts the timeline keeps).
+   */
+  delivered: number;
+  /** Push latency of this second's deliveries, ms; null exactly when there were none. */
+  p50Ms: number | null;
+  p99Ms: number | null;
+  /** Connections open at the end of this second. */
+  connections: number;
+  /** REST errors, connections that failed to open and connections dropped, in this second. */
+  errors: number;
+}
+
 export const LOAD_RESULT_SCHEMA_VERSION = 1;
 
 export interface LoadTestResult {
@@ -256,6 +281,8 @@ export interface LoadTestResult {
   timings: PhaseTimings;
   /** Harness-level errors that did not stop the run (the first few). */
   errors: string[];
+  /** The run second by second, from the connect phase to the end of the drain (absent in older reports). */
+  timeline?: TimelineEntry[];
 }
 
 /** Progress events, emitted by runLoadTest through onProgress (throttled by progressIntervalMs). */
@@ -272,6 +299,8 @@ export type LoadProgressEvent =
       /** Live latency, ms, over all receipts so far (broadcasts and notifications). */
       latency: { p50: number; p90: number; p99: number; max: number; count: number };
     }
+  /** Once a second: deliveries per second and their latency over the last window. */
+  | { kind: 'second'; deliveriesPerSec: number; p50Ms: number | null; p99Ms: number | null }
   | { kind: 'generator'; eventLoopLagMs: { p50: number; p99: number; max: number }; cpuPercent: number }
   | { kind: 'error'; message: string }
   | { kind: 'server'; url: string };

@@ -9,6 +9,7 @@ import { BugzappError, InvalidOptionError, isBugzappError } from '../../errors.t
 import { FIGURE_NAMES, mergeGates, parseGate, type Gate } from '../../loadtest/gates.ts';
 import { plannedEvents, resolveLoadTestOptions } from '../../loadtest/options.ts';
 import { buildLoadReport, formatJsonReport, type LoadReport } from '../../loadtest/report-json.ts';
+import { formatHtmlReport } from '../../loadtest/report-html.ts';
 import { formatJUnit } from '../../loadtest/report-junit.ts';
 import { formatMarkdownSummary } from '../../loadtest/report-markdown.ts';
 import { formatTextSummary } from '../../loadtest/report-text.ts';
@@ -33,6 +34,7 @@ export interface LoadFlags {
   gate?: string[];
   report?: string;
   junit?: string;
+  html?: string;
   json?: boolean;
   workers?: string;
   rateLimit?: string;
@@ -50,6 +52,7 @@ export interface LoadSettings {
   json: boolean;
   reportPath: string | undefined;
   junitPath: string | undefined;
+  htmlPath: string | undefined;
   scenarioName: string | undefined;
 }
 
@@ -135,6 +138,7 @@ export function resolveLoadSettings(
   if (flags.skipRateLimit) set('skipRateLimit', true);
   if (flags.report !== undefined && flags.report.trim() === '') throw new InvalidOptionError('--report', 'expected a file path');
   if (flags.junit !== undefined && flags.junit.trim() === '') throw new InvalidOptionError('--junit', 'expected a file path');
+  if (flags.html !== undefined && flags.html.trim() === '') throw new InvalidOptionError('--html', 'expected a file path');
 
   const base: LoadTestInput = { ...(scenario?.input ?? {}) };
   // a count or a duration given as a flag replaces whichever of the two the scenario set
@@ -161,6 +165,7 @@ export function resolveLoadSettings(
     json,
     reportPath: flags.report,
     junitPath: flags.junit,
+    htmlPath: flags.html,
     scenarioName: scenario ? (scenario.name ?? scenario.source) : undefined,
   };
 }
@@ -185,6 +190,7 @@ export function registerLoadCommand(program: Command, io: CliIO): void {
     .option('--gate <expr>', 'a gate like "p99<=50ms", repeatable; replaces the scenario gates on the same figure', collect)
     .option('--report <file>', 'write the whole report as JSON')
     .option('--junit <file>', 'write one JUnit test case per gate and per check')
+    .option('--html <file>', 'write a self-contained HTML page: verdict, tables and charts over time')
     .option('--json', 'print the JSON report on stdout instead of the summary (progress stays on stderr)')
     .option('--workers <n>', 'worker threads holding the connections, 0 = main thread (default 0)')
     .option('--rate-limit <max/window>', 'the limit to check, e.g. 10/1s (default: what the server advertises, else measured)')
@@ -198,12 +204,13 @@ Examples:
   $ bugzapp load --url http://127.0.0.1:8000 --users 500 --events 1000 --rate 50 \\
       --gate "delivery==100%" --gate "p99<=50ms" --gate "misrouted==0" --junit load.xml
   $ bugzapp load --url http://127.0.0.1:8001 --url http://127.0.0.1:8002 --duration 30s --workers 2
+  $ bugzapp load --users 100 --events 200 --rate 40 --report R.json --html R.html
 
 Gates: <figure> <op> <value>[unit], ops == != <= >= < >, units % ms s /s. Figures include
   delivery, missing, duplicated, misrouted, out_of_order, late (also .bug_report/.comment/.notification),
   p50 p90 p99 p999 max, broadcast_p99, notification_p99, spread_p99, connect_p99, rest_p99,
-  deliveries_per_sec, connect_errors, rest_errors, rest_unanswered, rest_answered_late,
-  drain_complete (pass|fail), rate_limit (pass|fail|unsupported|skipped),
+  p99_max_1s (the worst one-second p99), deliveries_per_sec, connect_errors, rest_errors, rest_unanswered,
+  rest_answered_late, drain_complete (pass|fail), rate_limit (pass|fail|unsupported|skipped),
   event_loop_lag_p99 (${FIGURE_NAMES.length} in all; see the JSON report's "figures").
 Every REST operation is accounted for: one never answered, failed or answered after the drain fails
   the rest check unless a gate on its figure judges it (--gate "rest_unanswered<=4").
@@ -301,6 +308,7 @@ async function writeReports(report: LoadReport, settings: LoadSettings, io: CliI
   };
   if (settings.reportPath) await write('JSON report', settings.reportPath, formatJsonReport(report));
   if (settings.junitPath) await write('JUnit report', settings.junitPath, formatJUnit(report));
+  if (settings.htmlPath) await write('HTML report', settings.htmlPath, formatHtmlReport(report));
   const summary = io.env.GITHUB_STEP_SUMMARY;
   if (summary) await write('step summary', summary, formatMarkdownSummary(report), true);
 }

@@ -1,11 +1,12 @@
 // The terminal dashboard of `bugzapp load`: a pure function of LoadViewState. Live: phase, progress bars
 // for connections and events, delivered over expected, latency percentiles, errors and the generator's
-// own event-loop lag. Once the report is in: the verdict, the gate table and a latency histogram.
+// own event-loop lag, sparklines of deliveries/s and p99 over the last minute. Once the report is in: the verdict, the gate table and a latency histogram.
 import { Box, Text } from 'ink';
 import type { LoadReport, Verdict } from '../../loadtest/report-json.ts';
 import type { LoadPhase, LoggedType } from '../../loadtest/types.ts';
 import { GateTable } from './load-gate-table.tsx';
 import { LatencyHistogram } from './load-histogram.tsx';
+import { Sparkline } from './sparkline.tsx';
 import { deliveredPercent, formatLatency, type LoadViewState } from './load-state.ts';
 
 const PHASES: readonly LoadPhase[] = ['starting', 'connect', 'fire', 'drain', 'rate-limit', 'closing', 'done'];
@@ -127,6 +128,28 @@ function FinalSection({ report }: { report: LoadReport }) {
   );
 }
 
+function LastMinute({ seconds }: { seconds: LoadViewState['seconds'] }) {
+  const last = seconds[seconds.length - 1]!;
+  return (
+    <Box flexDirection="column">
+      <Sparkline
+        label="deliveries"
+        labelWidth={LABEL_WIDTH}
+        values={seconds.map((x) => x.deliveriesPerSec)}
+        current={`${Math.round(last.deliveriesPerSec)}/s`}
+        color="green"
+      />
+      <Sparkline
+        label="p99 (1s)"
+        labelWidth={LABEL_WIDTH}
+        values={seconds.map((x) => x.p99Ms)}
+        current={last.p99Ms === null ? '-' : formatLatency(last.p99Ms)}
+        color="yellow"
+      />
+    </Box>
+  );
+}
+
 export function LoadDashboard({ state }: { state: LoadViewState }) {
   const s = state;
   const lat = s.delivery.latency;
@@ -187,6 +210,7 @@ export function LoadDashboard({ state }: { state: LoadViewState }) {
           <Text dimColor>waiting for deliveries…</Text>
         )}
       </Box>
+      {s.seconds.length > 0 ? <LastMinute seconds={s.seconds} /> : null}
       <Box>
         <Label>generator</Label>
         {s.generator && lag ? (

@@ -23,11 +23,15 @@ export interface LoadViewState {
   /** The newest harness errors, oldest first. */
   errors: string[];
   errorCount: number;
+  /** The last minute, one sample a second, oldest first: deliveries per second and their p99 (null: none). */
+  seconds: { deliveriesPerSec: number; p99Ms: number | null }[];
   /** Set once the run is over: the dashboard then shows the verdict. */
   report: LoadReport | undefined;
 }
 
 const KEEP_ERRORS = 3;
+/** The sparklines show the last minute. */
+export const KEEP_SECONDS = 60;
 
 export function initialLoadState(plan: {
   connections: number;
@@ -48,6 +52,7 @@ export function initialLoadState(plan: {
     saturationLagMs: plan.saturationLagMs,
     errors: [],
     errorCount: 0,
+    seconds: [],
     report: undefined,
   };
 }
@@ -71,6 +76,8 @@ export function reduceLoadProgress(s: LoadViewState, e: LoadProgressEvent): Load
       return { ...s, generator: { eventLoopLagMs: { ...e.eventLoopLagMs }, cpuPercent: e.cpuPercent } };
     case 'error':
       return { ...s, errors: [...s.errors, e.message].slice(-KEEP_ERRORS), errorCount: s.errorCount + 1 };
+    case 'second':
+      return { ...s, seconds: [...s.seconds, { deliveriesPerSec: e.deliveriesPerSec, p99Ms: e.p99Ms }].slice(-KEEP_SECONDS) };
   }
 }
 
