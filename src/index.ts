@@ -29,4 +29,7 @@ export type * from './loadtest/types.ts';
 export { startServerProcess } from './loadtest/server-process.ts';
 export type { ServerProcess, ServerProcessOptions } from './loadtest/server-process.ts';
 
-// the conformance check runner goes here once it exists (src/check): export { runCheck } ...
+// the conformance suite (bugzapp check): every rule of docs/protocol.md as a named case
+export { runCheck, resolveCheckOptions, PROTOCOL_VERSION, ALL_CASES, SECTION_TITLES, selectCases } from './check/index.ts';
+export { formatCheckJUnit, formatCheckMarkdown, formatCheckText } from './check/index.ts';
+export type * from './check/types.ts';

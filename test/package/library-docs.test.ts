@@ -57,7 +57,7 @@ afterAll(() => {
 
 describe('docs/library.md', () => {
   it('has the examples the guide promises: a server in a vitest suite and a load test from code', () => {
-    expect(examples.map((e) => e.file)).toEqual(expect.arrayContaining(['server.test.ts', 'load.test.ts', ...Object.keys(PRINTS)]));
+    expect(examples.map((e) => e.file)).toEqual(expect.arrayContaining(['server.test.ts', 'load.test.ts', 'check.test.ts', ...Object.keys(PRINTS)]));
   });
 
   it('its examples type-check against the published declarations', () => {

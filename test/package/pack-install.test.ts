@@ -160,7 +160,7 @@ describe('npm pack, then npm install <tarball> in an empty folder', () => {
     writeFileSync(
       script,
       `import * as bugzapp from 'bugzapp';
-const exported = ['createServer', 'createClient', 'BugzappClient', 'runLoadTest', 'mintToken', 'encode', 'BugzappError'].filter((k) => typeof bugzapp[k] === 'function');
+const exported = ['createServer', 'createClient', 'BugzappClient', 'runLoadTest', 'runCheck', 'mintToken', 'encode', 'BugzappError'].filter((k) => typeof bugzapp[k] === 'function');
 const server = await bugzapp.createServer({ port: 0, host: '127.0.0.1', secret: 's3cret' });
 const client = bugzapp.createClient({ url: server.url, tokenProvider: () => bugzapp.mintToken({ userId: '7', secret: 's3cret' }) });
 const info = await client.connect();
@@ -173,7 +173,7 @@ console.log(JSON.stringify({ exported, connected: true }));
     const res = run(process.execPath, [script], consumer);
     expect(res.status, explain(res)).toBe(0);
     expect(JSON.parse(res.stdout.trim())).toEqual({
-      exported: ['createServer', 'createClient', 'BugzappClient', 'runLoadTest', 'mintToken', 'encode', 'BugzappError'],
+      exported: ['createServer', 'createClient', 'BugzappClient', 'runLoadTest', 'runCheck', 'mintToken', 'encode', 'BugzappError'],
       connected: true,
     });
   });
