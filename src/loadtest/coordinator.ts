@@ -50,6 +50,8 @@ export class Coordinator {
     this.o = o;
     this.prefix = `bugzapp:run:${o.runId}:`;
     this.redis = new Redis(o.url, { lazyConnect: true, enableAutoPipelining: true, maxRetriesPerRequest: 3 });
+    // a lost connection is retried by ioredis; what it costs shows in the calls that fail
+    this.redis.on('error', () => undefined);
   }
 
   async connect(): Promise<void> {
@@ -105,15 +107,19 @@ export class Coordinator {
   /** Reads the stream from its start, calling `on` for each entry in order, until stopReading. */
   startReading(on: (entry: StreamEntry, entryMs: number) => void): void {
     this.reader = this.redis.duplicate();
+    this.reader.on('error', () => undefined);
     this.reading = true;
     const key = this.key('events');
     let last = '0-0';
     const loop = async (): Promise<void> => {
       while (this.reading) {
-        const res = (await this.reader!.xread('COUNT', 2000, 'BLOCK', 100, 'STREAMS', key, last).catch(() => null)) as
+        const res = (await this.reader!.xread('COUNT', 2000, 'BLOCK', 100, 'STREAMS', key, last).catch(() => 'error')) as
           | [string, [string, string[]][]][]
-          | null;
-        if (!res) continue;
+          | null
+          | 'error';
+        // Redis unreachable: ioredis reconnects; the waits that need the stream time out and name the shards
+        if (res === 'error') await new Promise((r) => setTimeout(r, 100));
+        if (!res || res === 'error') continue;
         for (const [, entries] of res) {
           for (const [id, fields] of entries) {
             last = id;

@@ -132,8 +132,8 @@ export class DistributedRun {
   /** Connects to the coordinator, registers this shard and waits until all N have registered. */
   static async join(d: DistributedOptions, signal: AbortSignal | undefined): Promise<DistributedRun> {
     const run = new DistributedRun(d, signal);
-    await run.coord.connect();
     try {
+      await run.coord.connect();
       run.clockOffsetMs = await run.coord.clockOffsetMs();
       await run.coord.barrier('registered', 'register', hostname(), run.waitMs, signal);
     } catch (err) {

@@ -153,6 +153,10 @@ describe.skipIf(skipRedis())('bugzapp load --shard K/N (separate processes, real
     const r = reports[0]!;
     expect(r.verdict).toBe('fail');
     expect(r.delivery.total).toMatchObject({ missing: 2, duplicated: 1, misrouted: 1 });
+    // every shard's connections are in the merged figures, wherever the faults landed
+    expect(r.connections).toMatchObject({ target: 15, opened: 15 });
+    expect(r.delivery.byType.bug_report.expected).toBe(r.delivery.byType.bug_report.events * 15);
+    expect(r.shards!.reduce((s, x) => s + x.delivered, 0)).toBe(r.delivery.total.delivered);
     const kinds = new Set(r.delivery.firstOffenders.map((o) => o.kind));
     expect(kinds).toEqual(new Set(['missing', 'duplicated', 'misrouted']));
     for (const o of r.delivery.firstOffenders) expect(o.event).toMatch(/^(bug_report:created|notification):\d+$/);
