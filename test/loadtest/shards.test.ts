@@ -22,8 +22,11 @@ interface Exit {
   err: string;
 }
 
-/** Runs `bugzapp load ...args` as its own process (the built CLI) and resolves with its exit. */
-function runShard(args: string[]): Promise<Exit> {
+/**
+ * Runs `bugzapp load ...args` as its own process (the built CLI) and resolves with its exit.
+ * `killWhen`: SIGKILL it as soon as its stderr matches (a shard dying mid-run).
+ */
+function runShard(args: string[], killWhen?: RegExp): Promise<Exit> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.BUGZAPP_URL;
   delete env.BUGZAPP_JWT_SECRET;
@@ -35,7 +38,10 @@ function runShard(args: string[]): Promise<Exit> {
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    err += s;
+    if (killWhen?.test(err) && child.exitCode === null) child.kill('SIGKILL');
+  });
   return new Promise((resolveExit, reject) => {
     const timer = setTimeout(() => reject(new Error(`shard ${args.join(' ')}: no exit in time; stderr: ${err}`)), EXIT_WAIT_MS);
     child.once('exit', (code) => {
@@ -179,6 +185,20 @@ describe.skipIf(skipRedis())('bugzapp load --shard K/N (separate processes, real
     expect(r.verdict).toBe('invalid');
     expect(r.generator.saturated).toBe(true);
     expect(r.shards!.map((s) => s.saturated)).toEqual([false, false, true]);
+  });
+
+  it('a shard that dies while firing makes the others exit 2 naming it', async () => {
+    const server = await startTestServer();
+    const common = ['--users', '6', '--events', '90', '--rate', '30', '--shard-wait', '3s', '--skip-rate-limit'];
+    const exits = await Promise.all(
+      [1, 2, 3].map((k) => runShard(shardArgs(server.url, TEST_SECRET, 'dying-run', k, 3, common), k === 3 ? /phase fire/ : undefined)),
+    );
+    expect(exits[2]!.code).toBe(null);
+    for (const e of exits.slice(0, 2)) {
+      expect(e.code, e.err).toBe(2);
+      expect(e.err).toMatch(/shard 3 did not finish firing within 3 s/);
+      expect(e.out).toBe('');
+    }
   });
 
   it('two of three shards started: both exit 2 and name shard 3', async () => {
