@@ -45,6 +45,7 @@ export class Coordinator {
   private readerDone: Promise<void> | undefined;
   private pendingWrites: Promise<unknown>[] = [];
   private writeError: Error | undefined;
+  private streamExpires = false;
 
   constructor(o: CoordinatorOptions) {
     this.o = o;
@@ -93,6 +94,11 @@ export class Coordinator {
       this.writeError ??= err;
     });
     this.pendingWrites.push(p);
+    if (!this.streamExpires) {
+      // the stream exists from its first entry: from then on it expires even if no shard gets to flush
+      this.streamExpires = true;
+      this.pendingWrites.push(p.then(() => this.redis.expire(key, COORDINATOR_TTL_SECONDS)).catch(() => undefined));
+    }
     if (this.pendingWrites.length > 1000) this.pendingWrites = [Promise.all(this.pendingWrites)];
   }
 

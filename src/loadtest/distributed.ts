@@ -20,7 +20,7 @@ import { now } from './clock.ts';
 import type { FireSink, Firer, FiredEvent } from './fire.ts';
 import { addEncoded, createHistogram, encodeHistogram, type Histogram } from './histogram.ts';
 import { F_DELIVERED, PER_EVENT_FIELDS, type LedgerSummary } from './ledger.ts';
-import { buildResult, type BuildInput, type FirerRecord } from './result.ts';
+import { buildResult, REDACTED, type BuildInput, type FirerRecord } from './result.ts';
 import type { ShardFinal, ToShard } from './shard-protocol.ts';
 import { buildTimeline, type TimelinePart } from './timeline.ts';
 import type { LoadTestResult, ShardEntry } from './types.ts';
@@ -231,6 +231,8 @@ export class DistributedRun {
       host: hostname(),
       input: {
         ...input,
+        // what goes through Redis never carries the JWT secret
+        o: { ...input.o, secret: REDACTED },
         firer: f
           ? {
               events: f.events.map((ev) => ({ ...ev, idx: globalIdx(ev.idx, this.k, this.n) })),

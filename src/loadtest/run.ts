@@ -196,9 +196,10 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     dist?.startFeeding(post);
     const sum = (f: (p: ShardProgress) => number): number => latest.reduce((acc, p) => acc + (p ? f(p) : 0), 0);
     const planned = plannedEvents(o);
+    const firePlanned = dist ? dist.share(planned) : planned; // sharded: this shard's share
     progressTimer = setInterval(() => {
       emit({ kind: 'connect', opened: sum((p) => p.opened), target: totalConns, errors: sum((p) => p.connectErrors) });
-      if (firer) emit({ kind: 'fire', fired: firer.fired, target: planned, accepted: firer.accepted, restErrors: firer.restErrors });
+      if (firer) emit({ kind: 'fire', fired: firer.fired, target: firePlanned, accepted: firer.accepted, restErrors: firer.restErrors });
       const live = createHistogram();
       for (const p of latest) if (p) addEncoded(live, p.latency);
       const l = summarize(live);
@@ -245,7 +246,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
         urls: targets,
         secret: o.secret,
         userIds,
-        total: dist ? dist.share(planned) : planned,
+        total: firePlanned,
         rate: dist ? o.rate / dist.n : o.rate,
         mix: o.mix,
         assignRatio: o.assignRatio,

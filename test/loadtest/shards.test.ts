@@ -134,6 +134,8 @@ describe.skipIf(skipRedis())('bugzapp load --shard K/N (separate processes, real
     const keys = await client.keys('bugzapp:run:pass-run:*');
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) expect(await client.ttl(key)).toBeGreaterThan(0);
+    // nothing in Redis carries the JWT secret
+    for (const [, json] of Object.entries(await client.hgetall('bugzapp:run:pass-run:partials'))) expect(json).not.toContain(TEST_SECRET);
   });
 
   it('against a server that drops, duplicates and misroutes, every shard exits 1 and the merged report shows each fault', async () => {
