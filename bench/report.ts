@@ -5,9 +5,10 @@ import type { ServerCaseResult } from './cases/server.ts';
 import type { LoadCaseResult } from './cases/load.ts';
 import type { RedisCaseResult } from './cases/redis.ts';
 import type { StartupCaseResult, StartupFigures } from './cases/startup.ts';
+import type { ShardsCaseResult } from './cases/shards.ts';
 import type { FanoutResult, IdleResult } from './measure.ts';
 
-export type CaseResult = ServerCaseResult | LoadCaseResult | RedisCaseResult | StartupCaseResult;
+export type CaseResult = ServerCaseResult | LoadCaseResult | RedisCaseResult | StartupCaseResult | ShardsCaseResult;
 
 export interface Machine {
   cpu: string;
@@ -215,6 +216,24 @@ function startupTable(r: StartupCaseResult): Table {
   };
 }
 
+function shardsTable(r: ShardsCaseResult): Table {
+  const s = r.scenario;
+  return {
+    title: `Sharded load: one process vs ${s.shards} local shards on the same work, ${int(s.users)} users, ${int(s.events)} operations at ${s.rate}/s`,
+    header: ['', 'verdict (exit)', 'delivered / expected', 'deliveries/s', 'broadcast p99', 'generator lag p99', 'wall time'],
+    rows: r.runs.map((x) => [
+      x.label,
+      `${x.verdict} (${x.exitCodes.join(',')})`,
+      `${int(x.delivered)} / ${int(x.expected)}`,
+      int(x.deliveriesPerSec),
+      ms(x.broadcastP99Ms),
+      ms(x.generatorLagP99Ms),
+      ms(x.wallMs),
+    ]),
+    notes: [...r.notes, 'On one machine the shards share its cores with each other and the server: this is what sharding costs, not what N machines gain.'],
+  };
+}
+
 function tableOf(r: CaseResult): Table {
   switch (r.case) {
     case 'server':
@@ -225,6 +244,8 @@ function tableOf(r: CaseResult): Table {
       return redisTable(r);
     case 'startup':
       return startupTable(r);
+    case 'shards':
+      return shardsTable(r);
   }
 }
 

@@ -10,16 +10,17 @@ import { runServerCase, type TargetName } from './cases/server.ts';
 import { runLoadCase } from './cases/load.ts';
 import { runRedisCase } from './cases/redis.ts';
 import { runStartupCase } from './cases/startup.ts';
+import { runShardsCase } from './cases/shards.ts';
 import { describeMachine, formatMarkdown, formatPlain, type CaseResult, type Machine } from './report.ts';
 
-const CASES = ['server', 'load', 'redis', 'startup'] as const;
+const CASES = ['server', 'load', 'redis', 'startup', 'shards'] as const;
 type CaseName = (typeof CASES)[number];
 const TARGETS: readonly TargetName[] = ['baseline', 'ours', 'fastapi'];
 
 const HELP = `Usage: npm run bench -- [options]
 
   --quick                 a short run (1,000 connections, 4 s) to check the harness
-  --case <names>          comma-separated, repeatable: server (default), load, redis, startup, all
+  --case <names>          comma-separated, repeatable: server (default), load, redis, startup, shards, all
   --targets <names>       server case targets: baseline,ours[,fastapi] (default baseline,ours,fastapi)
   --connections <n>       receiving connections (default 4000)
   --rate <n>              broadcasts per second (default 20; load case 40)
@@ -164,6 +165,12 @@ async function main(): Promise<number> {
       case 'startup':
         results.push(runStartupCase({ runs: quick ? 5 : 20, log: common.log }));
         break;
+      case 'shards': {
+        // the same total work as one process and as 3 shards (dist/ runs both: npm run build first)
+        const users = quick ? 300 : 1500;
+        results.push(await runShardsCase({ secret: common.secret, users, events: quick ? 150 : 600, rate: positiveInt('rate', values.rate, 30), shards: 3, log: common.log }));
+        break;
+      }
     }
   }
   const machine = describeMachine(quick);

@@ -31,7 +31,8 @@ export type BugzappErrorCode =
   | 'ERR_GATE_SYNTAX'
   | 'ERR_ABORTED'
   | 'ERR_TIMEOUT'
-  | 'ERR_LOADTEST_WORKER';
+  | 'ERR_LOADTEST_WORKER'
+  | 'ERR_LOADTEST_SHARD';
 
 export class BugzappError extends Error {
   readonly code: BugzappErrorCode;

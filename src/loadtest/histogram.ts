@@ -18,6 +18,8 @@ export function createHistogram(): Histogram {
 
 /** Records a duration given in milliseconds (floating point) at microsecond resolution. */
 export function recordMs(h: Histogram, ms: number): void {
+  // no duration (an event sent on another machine's clock): nothing to record
+  if (Number.isNaN(ms)) return;
   const us = Math.round(ms * 1000);
   h.recordValue(us < 1 ? 1 : us > 3_600_000_000 ? 3_600_000_000 : us);
 }

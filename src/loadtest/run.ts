@@ -6,12 +6,13 @@ import { mintTokenSync } from '../protocol/index.ts';
 import { resolveWsUrl } from '../client/index.ts';
 import { probeCapabilities, type CapabilityReport } from './capabilities.ts';
 import { now } from './clock.ts';
-import { Firer } from './fire.ts';
+import { Firer, type FireSink } from './fire.ts';
 import { HealthMonitor } from './health.ts';
 import { addEncoded, createHistogram, summarize } from './histogram.ts';
 import { plannedEvents, resolveLoadTestOptions } from './options.ts';
 import { probeRateLimit } from './rate-limit.ts';
-import { buildResult } from './result.ts';
+import { buildResult, type BuildInput } from './result.ts';
+import { DistributedRun } from './distributed.ts';
 import { startServerProcess, type ServerProcess } from './server-process.ts';
 import { startShard, type ShardHost } from './shard-host.ts';
 import { buildTimeline, LiveSeconds, secondOf, TimelineRecorder } from './timeline.ts';
@@ -90,6 +91,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
   const finals: (ShardFinal | undefined)[] = [];
   let crash: ShardCrashError | undefined;
   let progressTimer: NodeJS.Timeout | undefined;
+  let dist: DistributedRun | undefined; // a sharded run (distributed.ts); undefined on one process
   const restTimeline = new TimelineRecorder(); // timeline hook: REST operations, counted in this thread
   const liveSeconds = new LiveSeconds(); // timeline hook: the dashboard's per-second figures
   try {
@@ -107,6 +109,8 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
       runTag,
       timeoutMs: Math.min(o.connectTimeoutMs, 10_000),
     });
+    // sharded: register and wait for every shard (each probed before, so no probe meets a connection)
+    if (ctx.distributed) dist = await DistributedRun.join(ctx.distributed, signal);
 
     // ---- shards ------------------------------------------------------------------------------
     const shardCount = Math.max(1, o.workers);
@@ -115,7 +119,14 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     // source addresses are IPv4: rotate them only toward an IPv4 literal (not ::1, not a name)
     const ipv4Target = wsUrls.map((u) => /^\d+\.\d+\.\d+\.\d+$/.test(new URL(u).hostname));
     let ci = 0;
-    for (const userId of userIds) {
+    let localConns = 0;
+    for (const [ui, userId] of userIds.entries()) {
+      // sharded: this shard holds its share of the users; ordinals stay the run's
+      if (dist && !dist.ownsUser(ui)) {
+        ci += o.connsPerUser;
+        continue;
+      }
+      localConns += o.connsPerUser;
       const token = mintTokenSync({ userId, secret: o.secret, ttlSeconds: 24 * 3600 });
       for (let k = 0; k < o.connsPerUser; k++, ci++) {
         specs[ci % shardCount]!.push({
@@ -128,7 +139,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
         });
       }
     }
-    const totalConns = ci;
+    const totalConns = localConns;
     let syncN = 0;
     const connectDone = specs.map(() => Promise.withResolvers<void>());
     const finalDone = specs.map(() => Promise.withResolvers<void>());
@@ -172,7 +183,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
             connectTimeoutMs: o.connectTimeoutMs,
             progressIntervalMs: o.progressIntervalMs,
             nonceMark: NONCE_MARK,
-            runTag,
+            runTag: dist ? dist.runTag : runTag,
           },
           o.workers > 0,
           onShard(id),
@@ -182,11 +193,13 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     const post = (msg: ToShard): void => {
       for (const s of shards) s.post(msg);
     };
+    dist?.startFeeding(post);
     const sum = (f: (p: ShardProgress) => number): number => latest.reduce((acc, p) => acc + (p ? f(p) : 0), 0);
     const planned = plannedEvents(o);
+    const firePlanned = dist ? dist.share(planned) : planned; // sharded: this shard's share
     progressTimer = setInterval(() => {
       emit({ kind: 'connect', opened: sum((p) => p.opened), target: totalConns, errors: sum((p) => p.connectErrors) });
-      if (firer) emit({ kind: 'fire', fired: firer.fired, target: planned, accepted: firer.accepted, restErrors: firer.restErrors });
+      if (firer) emit({ kind: 'fire', fired: firer.fired, target: firePlanned, accepted: firer.accepted, restErrors: firer.restErrors });
       const live = createHistogram();
       for (const p of latest) if (p) addEncoded(live, p.latency);
       const l = summarize(live);
@@ -214,6 +227,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     throwIfCrashed();
     if (connectOutcome === 'timeout') noteError('connect phase timed out');
     let aborted = connectOutcome === 'aborted';
+    if (dist && !aborted) await dist.connected(); // every shard's connections open: a common start
 
     // ---- fire --------------------------------------------------------------------------------
     let drainComplete = false;
@@ -224,22 +238,23 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     restTimeline.setOrigin(timelineOrigin); // timeline hook
     post({ t: 'timelineOrigin', at: timelineOrigin }); // timeline hook
     if (!aborted) {
+      const sink: FireSink = {
+        register: (ev) => post({ t: 'event', ...ev }),
+        ack: (ev) => post({ t: 'ack', ...ev }),
+      };
       firer = new Firer({
         urls: targets,
         secret: o.secret,
         userIds,
-        total: planned,
-        rate: o.rate,
+        total: firePlanned,
+        rate: dist ? o.rate / dist.n : o.rate,
         mix: o.mix,
         assignRatio: o.assignRatio,
         patch: caps.patch,
         delete: caps.delete,
         nonceMark: NONCE_MARK,
-        runTag,
-        sink: {
-          register: (ev) => post({ t: 'event', ...ev }),
-          ack: (ev) => post({ t: 'ack', ...ev }),
-        },
+        runTag: dist ? dist.fireTag : runTag,
+        sink: dist ? dist.wrapSink(sink) : sink,
         onError: (message) => emit({ kind: 'error', message }),
         onFired: () => restTimeline.fired(now()), // timeline hook
         onAnswered: (ok, at) => (ok ? restTimeline.accepted(at) : restTimeline.error(at)), // timeline hook
@@ -253,6 +268,8 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     // ---- drain -------------------------------------------------------------------------------
     phase('drain');
     if (firer && !aborted) {
+      // sharded: every shard's events and answers in this ledger before the drain counts
+      if (dist) await dist.fireDone(firer, o.drainTimeoutMs);
       const deadline = now() + o.drainTimeoutMs;
       const waitProgress = async (pred: () => boolean): Promise<'done' | 'timeout' | 'aborted'> => {
         if (pred() || crash) return 'done';
@@ -298,7 +315,8 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     // ---- rate limit --------------------------------------------------------------------------
     phase('rate-limit');
     let rateLimit: RateLimitCheck = { status: 'skipped', details: [] };
-    if (!o.skipRateLimit && !aborted) {
+    // sharded: shard 1 alone probes, so the shards do not spend one user's budget together
+    if (!o.skipRateLimit && !aborted && (!dist || dist.k === 1)) {
       rateLimit = await probeRateLimit({
         url: targets[0]!,
         urlSecond: targets[1 % targets.length]!,
@@ -324,7 +342,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     if (missingFinals > 0) throw new ShardCrashError(`${missingFinals} of ${shardCount} shards sent no final figures within 20 s`, undefined);
     clearInterval(progressTimer);
     progressTimer = undefined;
-    const result = buildResult({
+    const input: BuildInput = {
       o,
       targets,
       startedServer: server !== undefined,
@@ -347,12 +365,24 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
         totalMs: Math.round(now() - t0),
       },
       deliveryWindowMs: firer && drainEndAt > 0 ? drainEndAt - firer.startedAt : 0,
-    });
+    };
+    const timelineParts = [restTimeline.snapshot(), ...finals.flatMap((f) => (f ? [f.timeline] : []))];
+    const timelineTo = secondOf(timelineOrigin, drainEndAt || now());
+    if (dist) {
+      // sharded: every shard publishes its part and returns the same merged result
+      const h = input.health;
+      const lagP99 = latest.reduce((m, p) => Math.max(m, p?.lagMs.p99 ?? 0), h.lagMs.p99);
+      const merged = await dist.finish(input, timelineParts, timelineTo, {
+        cpuPercent: h.cpuPercent,
+        lagP99,
+        saturated: lagP99 > o.saturationLagMs,
+      });
+      phase('done');
+      return merged;
+    }
+    const result = buildResult(input);
     // timeline hook: every thread's seconds merged, from the fire start to the end of the drain at least
-    result.timeline = buildTimeline([restTimeline.snapshot(), ...finals.flatMap((f) => (f ? [f.timeline] : []))], {
-      from: 0,
-      to: secondOf(timelineOrigin, drainEndAt || now()),
-    });
+    result.timeline = buildTimeline(timelineParts, { from: 0, to: timelineTo });
     phase('done');
     return result;
   } finally {
@@ -363,6 +393,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     if (crash) for (const s of shards) s.post({ t: 'finish' });
     await Promise.all(shards.map((s) => s.terminate()));
     await server?.close();
+    await dist?.close();
   }
 }
 

@@ -283,6 +283,10 @@ export interface LoadTestResult {
   errors: string[];
   /** The run second by second, from the connect phase to the end of the drain (absent in older reports). */
   timeline?: TimelineEntry[];
+  /** A sharded run: one entry per shard, in shard order (the figures above are the merged run's). */
+  shards?: ShardEntry[];
+  /** A sharded run: how events fired on one shard were owed on another. */
+  distribution?: DistributionInfo;
 }
 
 /** Progress events, emitted by runLoadTest through onProgress (throttled by progressIntervalMs). */
@@ -307,5 +311,33 @@ export type LoadProgressEvent =
 
 export interface RunLoadTestContext {
   signal?: AbortSignal;
+  /** Run as shard K of N of one run coordinated through Redis (see docs/sharding.md). */
+  distributed?: import('./distributed.ts').DistributedOptions;
   onProgress?: (event: LoadProgressEvent) => void;
+}
+
+/** One shard of a sharded run, as the merged report lists it. */
+export interface ShardEntry {
+  shard: number;
+  host: string;
+  /** Connections this shard opened. */
+  connections: number;
+  /** REST operations this shard fired. */
+  eventsFired: number;
+  /** Deliveries at this shard's connections (of events fired by any shard). */
+  delivered: number;
+  eventLoopLagP99Ms: number;
+  cpuPercent: number;
+  saturated: boolean;
+  /** The worst delay of an entry of the run's event stream reaching this shard (on Redis's clock). */
+  maxStreamLagMs: number;
+}
+
+export interface DistributionInfo {
+  shards: number;
+  /** Which rule decided what a connection owed for events fired on another shard. */
+  eligibility: 'remote-arrival-margin';
+  marginMs: number;
+  maxStreamLagMs: number;
+  rule: string;
 }

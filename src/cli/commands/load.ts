@@ -14,6 +14,7 @@ import { formatJUnit } from '../../loadtest/report-junit.ts';
 import { formatMarkdownSummary } from '../../loadtest/report-markdown.ts';
 import { formatTextSummary } from '../../loadtest/report-text.ts';
 import { loadScenario, parseMix, type Scenario } from '../../loadtest/scenario.ts';
+import { parseShardSpec, type DistributedOptions } from '../../loadtest/distributed.ts';
 import type { LoadTestInput, LoadTestOptions, LoadTestResult } from '../../loadtest/types.ts';
 import { parseDuration, parseRate } from '../../units.ts';
 import { CliExit, type CliIO } from '../io.ts';
@@ -39,6 +40,10 @@ export interface LoadFlags {
   workers?: string;
   rateLimit?: string;
   skipRateLimit?: boolean;
+  coordinator?: string;
+  runId?: string;
+  shard?: string;
+  shardWait?: string;
 }
 
 export interface LoadSettings {
@@ -54,6 +59,8 @@ export interface LoadSettings {
   junitPath: string | undefined;
   htmlPath: string | undefined;
   scenarioName: string | undefined;
+  /** A sharded run (--coordinator, --run-id, --shard): this process is shard K of N. */
+  distributed: DistributedOptions | undefined;
 }
 
 /** Exit code of a usage or harness error (a bad flag, a bad scenario, a run that could not happen). */
@@ -157,7 +164,9 @@ export function resolveLoadSettings(
   const flagGates = (flags.gate ?? []).map((g) => parseGate(g));
   const gates = mergeGates(scenario?.gates ?? [], flagGates);
   const json = flags.json === true;
+  const distributed = resolveSharding(flags, env);
   return {
+    distributed,
     input,
     options,
     gates,
@@ -168,6 +177,30 @@ export function resolveLoadSettings(
     htmlPath: flags.html,
     scenarioName: scenario ? (scenario.name ?? scenario.source) : undefined,
   };
+}
+
+/** --coordinator, --run-id and --shard go together; --shard-wait needs them. */
+function resolveSharding(flags: LoadFlags, env: Record<string, string | undefined>): DistributedOptions | undefined {
+  const given = [flags.coordinator, flags.runId, flags.shard].filter((x) => x !== undefined).length;
+  if (given === 0) {
+    if (flags.shardWait !== undefined) throw new InvalidOptionError('--shard-wait', 'only with --coordinator, --run-id and --shard');
+    return undefined;
+  }
+  if (flags.coordinator === undefined) throw new InvalidOptionError('--coordinator', 'a sharded run needs --coordinator redis://HOST:PORT');
+  if (flags.runId === undefined) throw new InvalidOptionError('--run-id', 'a sharded run needs --run-id, the same on every shard');
+  if (flags.shard === undefined) throw new InvalidOptionError('--shard', 'a sharded run needs --shard K/N (or auto/N)');
+  let ok = false;
+  try {
+    ok = ['redis:', 'rediss:'].includes(new URL(flags.coordinator).protocol);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new InvalidOptionError('--coordinator', `expected a redis:// URL, got '${flags.coordinator}'`);
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(flags.runId)) throw new InvalidOptionError('--run-id', `expected 1 to 100 of A-Z a-z 0-9 . _ -, got '${flags.runId}'`);
+  const spec = parseShardSpec(flags.shard, env);
+  if ('error' in spec) throw new InvalidOptionError('--shard', spec.error);
+  const shardWaitMs = duration('--shard-wait', flags.shardWait, false);
+  return { coordinator: flags.coordinator, runId: flags.runId, ...spec, ...(shardWaitMs !== undefined ? { shardWaitMs } : {}) };
 }
 
 export function registerLoadCommand(program: Command, io: CliIO): void {
@@ -195,6 +228,10 @@ export function registerLoadCommand(program: Command, io: CliIO): void {
     .option('--workers <n>', 'worker threads holding the connections, 0 = main thread (default 0)')
     .option('--rate-limit <max/window>', 'the limit to check, e.g. 10/1s (default: what the server advertises, else measured)')
     .option('--skip-rate-limit', 'skip the rate-limit probe')
+    .option('--coordinator <redis-url>', 'sharded run: the Redis the shards coordinate through, e.g. redis://10.0.0.5:6379')
+    .option('--run-id <id>', 'sharded run: names the run, the same on every shard')
+    .option('--shard <K/N>', 'sharded run: this is shard K of N (auto/N: K from JOB_COMPLETION_INDEX + 1)')
+    .option('--shard-wait <duration>', 'sharded run: how long to wait for the other shards (default 5m)')
     .addHelpText(
       'after',
       `
@@ -205,6 +242,8 @@ Examples:
       --gate "delivery==100%" --gate "p99<=50ms" --gate "misrouted==0" --junit load.xml
   $ bugzapp load --url http://127.0.0.1:8001 --url http://127.0.0.1:8002 --duration 30s --workers 2
   $ bugzapp load --users 100 --events 200 --rate 40 --report R.json --html R.html
+  $ bugzapp load --url http://127.0.0.1:8000 --users 3000 --events 900 --rate 30 \
+      --coordinator redis://127.0.0.1:6379 --run-id nightly-42 --shard 2/3   # one of three shards
 
 Gates: <figure> <op> <value>[unit], ops == != <= >= < >, units % ms s /s. Figures include
   delivery, missing, duplicated, misrouted, out_of_order, late (also .bug_report/.comment/.notification),
@@ -215,7 +254,8 @@ Gates: <figure> <op> <value>[unit], ops == != <= >= < >, units % ms s /s. Figure
 Every REST operation is accounted for: one never answered, failed or answered after the drain fails
   the rest check unless a gate on its figure judges it (--gate "rest_unanswered<=4").
 Exit: 0 pass, 1 a gate or check failed (or Ctrl-C stopped the run), 2 usage or harness error
-  (a crashed worker thread included),
+  (a crashed worker thread included; in a sharded run, a shard that never registered, reported or
+  finished, named),
   3 invalid run (the load generator saturated). GITHUB_STEP_SUMMARY set: a Markdown summary is appended.`,
     )
     .action(async (flags: LoadFlags) => {
@@ -264,6 +304,7 @@ export async function runLoadCommand(flags: LoadFlags, io: CliIO): Promise<void>
   try {
     result = await runLoadTest(settings.input, {
       signal: io.signal,
+      ...(settings.distributed ? { distributed: settings.distributed } : {}),
       onProgress: (e) => {
         if (printer) printer.onProgress(e);
         else {

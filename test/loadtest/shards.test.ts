@@ -1,0 +1,217 @@
+// A sharded load run: shards as separate processes (the built CLI), coordinated through a real
+// redis-server, against a real server. Every shard prints and writes the same merged verdict; faults
+// seen on any shard's connections show in it; a shard that never comes makes the others exit 2 naming it.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { startFaultyServer } from '../../fixtures/servers/faulty-server.ts';
+import type { LoadReport } from '../../src/loadtest/report-json.ts';
+import { RedisServer, skipRedis } from '../helpers/redis.ts';
+import { startTestServer, TEST_SECRET } from '../helpers/server.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'bin/bugzapp.js');
+const EXIT_WAIT_MS = 60_000;
+
+interface Exit {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+/**
+ * Runs `bugzapp load ...args` as its own process (the built CLI) and resolves with its exit.
+ * `killWhen`: SIGKILL it as soon as its stderr matches (a shard dying mid-run).
+ */
+function runShard(args: string[], killWhen?: RegExp): Promise<Exit> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.BUGZAPP_URL;
+  delete env.BUGZAPP_JWT_SECRET;
+  delete env.GITHUB_STEP_SUMMARY;
+  const child = spawn(process.execPath, [BIN, 'load', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    err += s;
+    if (killWhen?.test(err) && child.exitCode === null) child.kill('SIGKILL');
+  });
+  return new Promise((resolveExit, reject) => {
+    const timer = setTimeout(() => reject(new Error(`shard ${args.join(' ')}: no exit in time; stderr: ${err}`)), EXIT_WAIT_MS);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolveExit({ code, out, err });
+    });
+  });
+}
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'bugzapp-shards-'));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * A scenario with a saturation bound of `lag`: three load processes on a shared 2-core runner lag more
+ * than a load generator would on its own machine; these tests judge the merged delivery, and one of
+ * them the merged saturation, with a bound of its own.
+ */
+async function scenarioFile(dir: string, lag: string): Promise<string> {
+  const file = join(dir, `lag-${lag}.json`);
+  await writeFile(file, JSON.stringify({ saturationLag: lag }));
+  return file;
+}
+
+/** The figures every shard must agree on (what depends on the run, not on which shard printed it). */
+function merged(r: LoadReport): unknown {
+  return {
+    verdict: r.verdict,
+    figures: r.figures,
+    delivery: r.delivery,
+    connections: r.connections,
+    throughput: r.throughput,
+    latency: r.latency,
+    rateLimit: r.rateLimit,
+    shards: r.shards,
+    checks: r.checks,
+  };
+}
+
+describe.skipIf(skipRedis())('bugzapp load --shard K/N (separate processes, real Redis)', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  const shardArgs = (url: string, secret: string, runId: string, k: number, n: number, extra: string[] = []): string[] => [
+    '--url', url, '--secret', secret, '--coordinator', redis.url, '--run-id', runId, '--shard', `${k}/${n}`, '--json', ...extra,
+  ];
+
+  it('three shards exit 0 with the same merged figures: every broadcast owed to every connection of every shard', async () => {
+    const server = await startTestServer();
+    const dir = await tempDir();
+    const common = ['--users', '30', '--events', '30', '--rate', '30', '--drain-timeout', '5s', '--scenario', await scenarioFile(dir, '2s')];
+    const exits = await Promise.all(
+      [1, 2, 3].map((k) => runShard(shardArgs(server.url, TEST_SECRET, 'pass-run', k, 3, [...common, '--report', join(dir, `r${k}.json`)]))),
+    );
+    for (const e of exits) expect(e.code, e.err).toBe(0);
+    const reports = await Promise.all([1, 2, 3].map(async (k) => JSON.parse(await readFile(join(dir, `r${k}.json`), 'utf8')) as LoadReport));
+    // what each shard printed is what it wrote
+    exits.forEach((e, i) => expect(merged(JSON.parse(e.out) as LoadReport)).toEqual(merged(reports[i]!)));
+    expect(merged(reports[1]!)).toEqual(merged(reports[0]!));
+    expect(merged(reports[2]!)).toEqual(merged(reports[0]!));
+    const r = reports[0]!;
+    expect(r.verdict).toBe('pass');
+    expect(r.connections).toMatchObject({ target: 30, opened: 30 });
+    expect(r.throughput.eventsFired).toBe(30);
+    const broadcasts = r.delivery.byType.bug_report.events + r.delivery.byType.comment.events;
+    expect(broadcasts).toBe(r.throughput.eventsAccepted);
+    expect(r.delivery.byType.bug_report.expected + r.delivery.byType.comment.expected).toBe(broadcasts * 30);
+    expect(r.delivery.total).toMatchObject({ missing: 0, duplicated: 0, misrouted: 0, unmatched: 0 });
+    expect(r.delivery.total.delivered).toBe(r.delivery.total.expected);
+    // one shard each: its users' connections, its share of the operations, the deliveries at its connections
+    expect(r.shards!.map((s) => s.shard)).toEqual([1, 2, 3]);
+    expect(r.shards!.map((s) => s.connections)).toEqual([10, 10, 10]);
+    expect(r.shards!.reduce((s, x) => s + x.eventsFired, 0)).toBe(30);
+    expect(r.shards!.reduce((s, x) => s + x.delivered, 0)).toBe(r.delivery.total.delivered);
+    // every broadcast at each shard's 10 connections, plus the notifications of its own users
+    for (const s of r.shards!) expect(s.delivered).toBeGreaterThanOrEqual(broadcasts * 10);
+    expect(r.distribution).toMatchObject({ shards: 3, eligibility: 'remote-arrival-margin' });
+    // the rate-limit probe ran once (shard 1), and passed
+    expect(r.rateLimit.status).toBe('pass');
+    // the coordinator's keys expire
+    const client = new Redis(redis.url);
+    onTestFinished(() => client.disconnect());
+    const keys = await client.keys('bugzapp:run:pass-run:*');
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) expect(await client.ttl(key)).toBeGreaterThan(0);
+    // nothing in Redis carries the JWT secret
+    for (const [, json] of Object.entries(await client.hgetall('bugzapp:run:pass-run:partials'))) expect(json).not.toContain(TEST_SECRET);
+  });
+
+  it('against a server that drops, duplicates and misroutes, every shard exits 1 and the merged report shows each fault', async () => {
+    const server = await startFaultyServer({
+      secret: TEST_SECRET,
+      faultsFromConnections: 15,
+      dropBroadcasts: [3],
+      dropTo: 2,
+      duplicateBroadcast: 5,
+      misrouteNotification: 1,
+    });
+    onTestFinished(() => server.close());
+    const dir = await tempDir();
+    const common = ['--users', '15', '--events', '15', '--rate', '30', '--mix', 'bug_report:1', '--drain-timeout', '1500ms', '--skip-rate-limit', '--scenario', await scenarioFile(dir, '2s')];
+    const exits = await Promise.all(
+      [1, 2, 3].map((k) => runShard(shardArgs(server.url, TEST_SECRET, 'faulty-run', k, 3, [...common, '--report', join(dir, `r${k}.json`)]))),
+    );
+    for (const e of exits) expect(e.code, e.err).toBe(1);
+    expect(server.stats).toMatchObject({ dropped: 2, duplicated: 1, misrouted: 1 });
+    const reports = await Promise.all([1, 2, 3].map(async (k) => JSON.parse(await readFile(join(dir, `r${k}.json`), 'utf8')) as LoadReport));
+    expect(merged(reports[1]!)).toEqual(merged(reports[0]!));
+    expect(merged(reports[2]!)).toEqual(merged(reports[0]!));
+    const r = reports[0]!;
+    expect(r.verdict).toBe('fail');
+    expect(r.delivery.total).toMatchObject({ missing: 2, duplicated: 1, misrouted: 1 });
+    // every shard's connections are in the merged figures, wherever the faults landed
+    expect(r.connections).toMatchObject({ target: 15, opened: 15 });
+    expect(r.delivery.byType.bug_report.expected).toBe(r.delivery.byType.bug_report.events * 15);
+    expect(r.shards!.reduce((s, x) => s + x.delivered, 0)).toBe(r.delivery.total.delivered);
+    const kinds = new Set(r.delivery.firstOffenders.map((o) => o.kind));
+    expect(kinds).toEqual(new Set(['missing', 'duplicated', 'misrouted']));
+    for (const o of r.delivery.firstOffenders) expect(o.event).toMatch(/^(bug_report:created|notification):\d+$/);
+  });
+
+  it('one saturated shard makes the merged run invalid: every shard exits 3', async () => {
+    const server = await startTestServer();
+    const dir = await tempDir();
+    const relaxed = await scenarioFile(dir, '10s');
+    // shard 3 alone holds its event loop to a bound no real loop meets: its saturation is the run's
+    const strict = await scenarioFile(dir, '1ms');
+    const common = ['--users', '6', '--events', '6', '--rate', '30', '--skip-rate-limit'];
+    const exits = await Promise.all(
+      [1, 2, 3].map((k) =>
+        runShard(shardArgs(server.url, TEST_SECRET, 'saturated-run', k, 3, [...common, '--scenario', k === 3 ? strict : relaxed, '--report', join(dir, `r${k}.json`)])),
+      ),
+    );
+    for (const e of exits) expect(e.code, e.err).toBe(3);
+    const r = JSON.parse(await readFile(join(dir, 'r1.json'), 'utf8')) as LoadReport;
+    expect(r.verdict).toBe('invalid');
+    expect(r.generator.saturated).toBe(true);
+    expect(r.shards!.map((s) => s.saturated)).toEqual([false, false, true]);
+  });
+
+  it('a shard that dies while firing makes the others exit 2 naming it', async () => {
+    const server = await startTestServer();
+    const common = ['--users', '6', '--events', '90', '--rate', '30', '--shard-wait', '3s', '--skip-rate-limit'];
+    const exits = await Promise.all(
+      [1, 2, 3].map((k) => runShard(shardArgs(server.url, TEST_SECRET, 'dying-run', k, 3, common), k === 3 ? /phase fire/ : undefined)),
+    );
+    expect(exits[2]!.code).toBe(null);
+    for (const e of exits.slice(0, 2)) {
+      expect(e.code, e.err).toBe(2);
+      expect(e.err).toMatch(/shard 3 did not finish firing within 3 s/);
+      expect(e.out).toBe('');
+    }
+  });
+
+  it('two of three shards started: both exit 2 and name shard 3', async () => {
+    const server = await startTestServer();
+    const common = ['--users', '6', '--events', '6', '--rate', '30', '--shard-wait', '2s', '--skip-rate-limit'];
+    const exits = await Promise.all([1, 2].map((k) => runShard(shardArgs(server.url, TEST_SECRET, 'missing-run', k, 3, common))));
+    for (const e of exits) {
+      expect(e.code, e.err).toBe(2);
+      expect(e.err).toMatch(/shard 3 did not register within 2 s/);
+      expect(e.err).toContain('ERR_LOADTEST_SHARD');
+      expect(e.out).toBe('');
+    }
+  });
+});
