@@ -13,6 +13,7 @@ import { formatHtmlReport } from '../../loadtest/report-html.ts';
 import { formatJUnit } from '../../loadtest/report-junit.ts';
 import { formatMarkdownSummary } from '../../loadtest/report-markdown.ts';
 import { formatTextSummary } from '../../loadtest/report-text.ts';
+import { parseChurn, parseStorm } from '../../loadtest/churn.ts';
 import { loadScenario, parseMix, type Scenario } from '../../loadtest/scenario.ts';
 import type { LoadTestInput, LoadTestOptions, LoadTestResult } from '../../loadtest/types.ts';
 import { parseDuration, parseRate } from '../../units.ts';
@@ -39,6 +40,9 @@ export interface LoadFlags {
   workers?: string;
   rateLimit?: string;
   skipRateLimit?: boolean;
+  churn?: string;
+  storm?: string[];
+  seed?: string;
 }
 
 export interface LoadSettings {
@@ -136,6 +140,22 @@ export function resolveLoadSettings(
     set('rateLimit', rl);
   }
   if (flags.skipRateLimit) set('skipRateLimit', true);
+  if (flags.churn !== undefined) {
+    const c = parseChurn(flags.churn);
+    if ('error' in c) throw new InvalidOptionError('--churn', c.error);
+    set('churn', c);
+  }
+  if (flags.storm !== undefined) {
+    set(
+      'storms',
+      flags.storm.map((text) => {
+        const st = parseStorm(text);
+        if ('error' in st) throw new InvalidOptionError('--storm', st.error);
+        return st;
+      }),
+    );
+  }
+  set('seed', int('--seed', flags.seed, 0, 0xffffffff));
   if (flags.report !== undefined && flags.report.trim() === '') throw new InvalidOptionError('--report', 'expected a file path');
   if (flags.junit !== undefined && flags.junit.trim() === '') throw new InvalidOptionError('--junit', 'expected a file path');
   if (flags.html !== undefined && flags.html.trim() === '') throw new InvalidOptionError('--html', 'expected a file path');
@@ -195,6 +215,9 @@ export function registerLoadCommand(program: Command, io: CliIO): void {
     .option('--workers <n>', 'worker threads holding the connections, 0 = main thread (default 0)')
     .option('--rate-limit <max/window>', 'the limit to check, e.g. 10/1s (default: what the server advertises, else measured)')
     .option('--skip-rate-limit', 'skip the rate-limit probe')
+    .option('--churn <P%/interval>', 'every interval from the start of firing, cut P% of the open connections abruptly (no close frame), e.g. 5%/2s')
+    .option('--storm <P%@T>', 'at T after firing starts, cut P% of the connections at once, e.g. 50%@10s; repeatable', collect)
+    .option('--seed <n>', 'seed of the choice of connections to cut (default: random, printed in the report)')
     .addHelpText(
       'after',
       `
@@ -205,13 +228,19 @@ Examples:
       --gate "delivery==100%" --gate "p99<=50ms" --gate "misrouted==0" --junit load.xml
   $ bugzapp load --url http://127.0.0.1:8001 --url http://127.0.0.1:8002 --duration 30s --workers 2
   $ bugzapp load --users 100 --events 200 --rate 40 --report R.json --html R.html
+  $ bugzapp load --users 200 --events 300 --rate 30 --churn 10%/2s --storm 50%@5s
+  $ bugzapp load --url http://127.0.0.1:8000 --churn 5%/2s --gate "lost_in_gaps<=50"   # a server without resume
 
 Gates: <figure> <op> <value>[unit], ops == != <= >= < >, units % ms s /s. Figures include
   delivery, missing, duplicated, misrouted, out_of_order, late (also .bug_report/.comment/.notification),
   p50 p90 p99 p999 max, broadcast_p99, notification_p99, spread_p99, connect_p99, rest_p99,
   p99_max_1s (the worst one-second p99), deliveries_per_sec, connect_errors, rest_errors, rest_unanswered,
   rest_answered_late, drain_complete (pass|fail), rate_limit (pass|fail|unsupported|skipped),
+  cuts, reconnects, reconnect_p50, reconnect_p99, resume_p99, replayed, gave_up, lost_in_gaps,
+  storm_all_back, slow_consumer_closes, token_refreshes,
   event_loop_lag_p99 (${FIGURE_NAMES.length} in all; see the JSON report's "figures").
+With --churn or --storm, events fired while a connection reconnects without resume are lost: that
+  fails the run unless a gate allows it (--gate "lost_in_gaps<=N").
 Every REST operation is accounted for: one never answered, failed or answered after the drain fails
   the rest check unless a gate on its figure judges it (--gate "rest_unanswered<=4").
 Exit: 0 pass, 1 a gate or check failed (or Ctrl-C stopped the run), 2 usage or harness error
