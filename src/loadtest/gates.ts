@@ -103,6 +103,7 @@ export function figuresOf(result: LoadTestResult): Figures {
   f.gave_up = { kind: 'count', value: r?.gaveUp ?? 0, description: 'connections that stopped reconnecting' };
   f.slow_consumer_closes = { kind: 'count', value: r?.slowConsumerCloses ?? 0, description: 'closes with 4008 (slow consumer) seen' };
   f.token_refreshes = { kind: 'count', value: r?.tokenRefreshes ?? 0, description: 'closes with 4001 (token expired) followed by a fresh token' };
+  f.token_refreshed_connections = { kind: 'count', value: r?.tokenRefreshedConnections ?? 0, description: 'connections that got a fresh token after a 4001 at least once' };
   f.storm_all_back = {
     kind: 'ms',
     value: (r?.storms ?? []).reduce((m, s) => Math.max(m, s.allBackMs ?? 0), 0),

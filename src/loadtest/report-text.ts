@@ -46,9 +46,9 @@ export function describeResilience(r: LoadReport): string[] {
   if (!x) return [];
   const ms = (v: number): string => `${formatMs(v)}ms`;
   const lines = [
-    `${x.cuts} cut (${x.churnCuts} churn, ${x.stormCuts} storm; seed ${x.seed}), ${x.reconnects} reconnects, ${x.gaveUp} gave up, ${x.reconnectingAtEnd} still reconnecting at the end`,
-    `reconnect (cut to connection_established) p50 ${ms(x.reconnectMs.p50)} p99 ${ms(x.reconnectMs.p99)} max ${ms(x.reconnectMs.max)}; ` +
-      `resume (cut to first replayed event) p99 ${x.resumeMs.count ? ms(x.resumeMs.p99) : '-'} over ${x.resumeMs.count}; ${x.replayed} events replayed`,
+    `${x.cuts ? `${x.cuts} cut (${x.churnCuts} churn, ${x.stormCuts} storm; seed ${x.seed})` : 'no cuts'}, ${x.reconnects} reconnects, ${x.gaveUp} gave up, ${x.reconnectingAtEnd} still reconnecting at the end`,
+    `reconnect (loss to connection_established) p50 ${ms(x.reconnectMs.p50)} p99 ${ms(x.reconnectMs.p99)} max ${ms(x.reconnectMs.max)}; ` +
+      `resume (loss to first replayed event) p99 ${x.resumeMs.count ? ms(x.resumeMs.p99) : '-'} over ${x.resumeMs.count}; ${x.replayed} events replayed`,
   ];
   for (const st of x.storms) {
     lines.push(
@@ -56,7 +56,9 @@ export function describeResilience(r: LoadReport): string[] {
         `${st.resumed} resumed with a replay${st.allResumedMs !== null ? ` (all within ${ms(st.allResumedMs)})` : ''}`,
     );
   }
-  if (x.slowConsumerCloses || x.tokenRefreshes) lines.push(`${x.slowConsumerCloses} slow-consumer closes (4008), ${x.tokenRefreshes} token refreshes (4001)`);
+  if (x.slowConsumerCloses || x.tokenRefreshes) {
+    lines.push(`${x.slowConsumerCloses} slow-consumer closes (4008), ${x.tokenRefreshes} token refreshes (4001) at ${x.tokenRefreshedConnections} connections`);
+  }
   if (x.lostInGaps) {
     lines.push(
       `LOST WHILE RECONNECTING: ${x.lostInGaps} events at ${x.lostInGapsConnections} connections (no resume); first: ` +

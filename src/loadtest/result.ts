@@ -192,7 +192,7 @@ export function buildResult(b: BuildInput): LoadTestResult {
       saturated: worstLag.p99 > b.o.saturationLagMs,
       saturationLagMs: b.o.saturationLagMs,
     },
-    ...(b.o.churn !== undefined || b.o.storms !== undefined ? { resilience: resilienceOf(b.o, finals, ledger, total.lostInGaps ?? 0) } : {}),
+    ...(b.o.churn !== undefined || b.o.storms !== undefined || b.o.tokenTtlMs !== undefined ? { resilience: resilienceOf(b.o, finals, ledger, total.lostInGaps ?? 0) } : {}),
     timings: b.timings,
     errors: [...b.errors, ...(firer?.errorSamples ?? [])].slice(0, 20),
   };
@@ -217,6 +217,7 @@ function resilienceOf(o: BuildInput['o'], finals: ShardFinal[], ledger: LedgerSu
     gaveUp: 0,
     slowConsumerCloses: 0,
     tokenRefreshes: 0,
+    tokenRefreshedConnections: 0,
     reconnectingAtEnd: 0,
     lostInGaps,
     lostInGapsConnections: ledger.gapLossConnCount,
@@ -231,6 +232,7 @@ function resilienceOf(o: BuildInput['o'], finals: ShardFinal[], ledger: LedgerSu
     out.gaveUp += r.gaveUp;
     out.slowConsumerCloses += r.slowConsumerCloses;
     out.tokenRefreshes += r.tokenRefreshes;
+    out.tokenRefreshedConnections += r.tokenRefreshedConnections ?? 0;
     out.reconnectingAtEnd += r.reconnectingAtEnd;
     addEncoded(hR, r.reconnect);
     addEncoded(hS, r.resume);

@@ -41,6 +41,7 @@ export const SCENARIO_FIELDS: Record<string, string> = {
   churn: 'a churn like "5%/2s" (P% of the open connections cut every interval)',
   storms: 'a list of storms like ["100%@10s"] (P% of the connections cut at T)',
   seed: 'an integer >= 0 (the choice of connections to cut)',
+  tokenTtl: 'a duration like "5s" (token lifetime; 4001 then a fresh token)',
   gates: 'a list of gate expressions like ["delivery==100%", "p99<=50ms"]',
 };
 
@@ -159,6 +160,7 @@ export function parseScenario(data: unknown, source = 'scenario'): Scenario {
     });
   }
   set('seed', int('seed', 0));
+  set('tokenTtlMs', duration('tokenTtl', false));
 
   const gates: Gate[] = [];
   if (obj.gates !== undefined) {

@@ -35,6 +35,8 @@ export interface ShardInit {
   runTag: string;
   /** Connections to cut during the fire phase (churn, storms), and the run's seed for choosing them. */
   cuts?: { plan: CutPlan; seed: number };
+  /** Mint each connection's token at every (re)connect with this lifetime, instead of the spec's token. */
+  tokens?: { secret: string; ttlSeconds: number };
 }
 
 export type ToShard =
@@ -89,6 +91,7 @@ export interface ShardResilience {
   gaveUp: number;
   slowConsumerCloses: number;
   tokenRefreshes: number;
+  tokenRefreshedConnections: number;
   reconnectingAtEnd: number;
 }
 

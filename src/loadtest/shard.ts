@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { now } from './clock.ts';
 import { createLagMonitor, lagSummary, type LagMonitor } from './health.ts';
 import { pickCuts, seededRandom, shardSeed, stepsBetween, nextStepAt, type CutPlan } from './churn.ts';
-import { CloseCode } from '../protocol/index.ts';
+import { CloseCode, mintTokenSync } from '../protocol/index.ts';
 import { createHistogram, encodeHistogram, recordMs, type Histogram } from './histogram.ts';
 import { Ledger, T_BUG_REPORT, T_COMMENT, T_NOTIFICATION } from './ledger.ts';
 import type { FromShard, ShardFinal, ShardInit, ShardProgress, ShardResilience, ToShard } from './shard-protocol.ts';
@@ -71,6 +71,7 @@ export class Shard {
   /** Per connection: back after a loss, waiting for its first replayed event (the loss time kept here). */
   private readonly resumeFrom: Float64Array;
   private readonly resumeFirstAt: Float64Array;
+  private readonly refreshed: Uint8Array;
   private reconnecting = 0;
   private readonly res: ShardResilience = {
     churnCuts: 0,
@@ -82,6 +83,7 @@ export class Shard {
     gaveUp: 0,
     slowConsumerCloses: 0,
     tokenRefreshes: 0,
+    tokenRefreshedConnections: 0,
     reconnectingAtEnd: 0,
   };
   private readonly hReconnect: Histogram = createHistogram();
@@ -102,6 +104,7 @@ export class Shard {
     this.stormOf = new Int16Array(this.n).fill(-1);
     this.resumeFrom = new Float64Array(this.n);
     this.resumeFirstAt = new Float64Array(this.n);
+    this.refreshed = new Uint8Array(this.n);
     if (init.cuts) {
       this.cutRandom = seededRandom(shardSeed(init.cuts.seed, init.shardId));
       this.res.storms = init.cuts.plan.storms.map(() => ({ cut: 0, back: 0, resumed: 0, maxBackMs: 0, maxResumedMs: 0 }));
@@ -174,9 +177,13 @@ export class Shard {
     this.startedAt[c] = now();
     let client: BugzappClient;
     try {
+      const tokens = this.init.tokens;
       client = new BugzappClient({
         url: spec.wsUrl,
-        token: spec.token,
+        // a short-lived token: a fresh one at every (re)connect, so a 4001 comes back with a good one
+        ...(tokens
+          ? { tokenProvider: () => mintTokenSync({ userId: spec.userId, secret: tokens.secret, ttlSeconds: tokens.ttlSeconds }) }
+          : { token: spec.token }),
         ...(spec.localAddress ? { localAddress: spec.localAddress } : {}),
         handshakeTimeout: this.init.connectTimeoutMs,
         // a dropped connection comes back quickly (resume covers the gap); a dead server gives up in seconds
@@ -211,7 +218,13 @@ export class Shard {
       if (state.state !== 'reconnecting' || this.finished) return;
       const at = now();
       if (state.closeCode === CloseCode.SlowConsumer) this.res.slowConsumerCloses++;
-      if (state.closeCode === CloseCode.TokenExpired) this.res.tokenRefreshes++;
+      if (state.closeCode === CloseCode.TokenExpired) {
+        this.res.tokenRefreshes++;
+        if (this.refreshed[c] === 0) {
+          this.refreshed[c] = 1;
+          this.res.tokenRefreshedConnections++;
+        }
+      }
       if (this.lossAt[c] === 0 && this.settledConn[c] !== 0) {
         this.lossAt[c] = at;
         this.reconnecting++;

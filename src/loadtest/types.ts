@@ -56,6 +56,11 @@ export interface LoadTestOptions {
   churn?: { percent: number; intervalMs: number };
   /** At atMs after the start of the fire phase, cut percent% of the open connections at once. @default [] */
   storms?: { percent: number; atMs: number }[];
+  /**
+   * Mint the connections' tokens with this lifetime (ms, whole seconds, at least 1 s): the server closes
+   * them with 4001 when it runs out and each reconnects with a fresh token and resumes. @default 24 h tokens
+   */
+  tokenTtlMs?: number;
   /** Seed of the choice of connections to cut (reported, so a run can be repeated). @default random */
   seed?: number;
 }
@@ -118,6 +123,8 @@ export interface ResilienceResult {
   slowConsumerCloses: number;
   /** Closes with 4001 (token expired) followed by a reconnect with a fresh token. */
   tokenRefreshes: number;
+  /** Connections that were refreshed at least once. */
+  tokenRefreshedConnections: number;
   /** Connections still reconnecting when the run ended. */
   reconnectingAtEnd: number;
   /** Events lost while reconnecting (no resume), summed over connections. */

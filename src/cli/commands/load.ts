@@ -43,6 +43,7 @@ export interface LoadFlags {
   churn?: string;
   storm?: string[];
   seed?: string;
+  tokenTtl?: string;
 }
 
 export interface LoadSettings {
@@ -156,6 +157,9 @@ export function resolveLoadSettings(
     );
   }
   set('seed', int('--seed', flags.seed, 0, 0xffffffff));
+  const ttl = duration('--token-ttl', flags.tokenTtl, false);
+  if (ttl !== undefined && ttl < 1000) throw new InvalidOptionError('--token-ttl', `expected at least 1s (tokens expire in whole seconds), got '${flags.tokenTtl}'`);
+  set('tokenTtlMs', ttl);
   if (flags.report !== undefined && flags.report.trim() === '') throw new InvalidOptionError('--report', 'expected a file path');
   if (flags.junit !== undefined && flags.junit.trim() === '') throw new InvalidOptionError('--junit', 'expected a file path');
   if (flags.html !== undefined && flags.html.trim() === '') throw new InvalidOptionError('--html', 'expected a file path');
@@ -217,6 +221,7 @@ export function registerLoadCommand(program: Command, io: CliIO): void {
     .option('--skip-rate-limit', 'skip the rate-limit probe')
     .option('--churn <P%/interval>', 'every interval from the start of firing, cut P% of the open connections abruptly (no close frame), e.g. 5%/2s')
     .option('--storm <P%@T>', 'at T after firing starts, cut P% of the connections at once, e.g. 50%@10s; repeatable', collect)
+    .option('--token-ttl <duration>', 'mint tokens with this lifetime, e.g. 5s: on 4001 each connection mints a fresh one and resumes')
     .option('--seed <n>', 'seed of the choice of connections to cut (default: random, printed in the report)')
     .addHelpText(
       'after',
