@@ -121,6 +121,7 @@ export function formatProgressLine(s: LoadViewState): string {
     `fired ${s.fire.fired}/${s.fire.target}${s.fire.restErrors ? ` (${s.fire.restErrors} REST errors)` : ''}`,
     `delivered ${s.delivery.delivered}/${s.delivery.expected}`,
   ];
+  if (s.churn) parts.splice(1, 0, `${s.churn.reconnecting} reconnecting (${s.churn.cuts} cut)`);
   if (s.delivery.duplicated) parts.push(`${s.delivery.duplicated} duplicated`);
   if (s.delivery.misrouted) parts.push(`${s.delivery.misrouted} misrouted`);
   if (s.delivery.latency.count) parts.push(`p99 ${formatLatency(s.delivery.latency.p99)}`);
