@@ -10,6 +10,9 @@ import { runLoadTest, type LoadTestResult } from '../../src/loadtest/index.ts';
 import { run } from '../helpers/cli.ts';
 import { TEST_SECRET, startTestServer } from '../helpers/server.ts';
 
+// these runs judge delivery through cuts, not the generator: on a loaded CI machine its lag must not
+// turn the verdict into 'invalid' (the saturation check has its own tests)
+const SATURATION_LAG_MS = 2000;
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   while (closers.length) await closers.pop()!();
@@ -45,6 +48,7 @@ describe('resilience runs', () => {
       storms: [{ percent: 100, atMs: 1500 }],
       seed: 7,
       skipRateLimit: true,
+      saturationLagMs: SATURATION_LAG_MS,
       drainTimeoutMs: 8000,
     });
     expectExact(r);
@@ -89,6 +93,7 @@ describe('resilience runs', () => {
       churn: { percent: 20, intervalMs: 500 },
       storms: [{ percent: 100, atMs: 1500 }],
       skipRateLimit: true,
+      saturationLagMs: SATURATION_LAG_MS,
       drainTimeoutMs: 5000,
     });
     expect(r.capabilities.resume.status).toBe('unsupported');
@@ -146,6 +151,7 @@ describe('resilience runs', () => {
       rate: 20,
       tokenTtlMs: 2000,
       skipRateLimit: true,
+      saturationLagMs: SATURATION_LAG_MS,
       drainTimeoutMs: 8000,
     });
     expectExact(r);
