@@ -5,7 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGuideServer } from '../../fixtures/servers/guide-server.ts';
 import { parseGate } from '../../src/loadtest/gates.ts';
+import { formatHtmlReport } from '../../src/loadtest/report-html.ts';
 import { buildLoadReport } from '../../src/loadtest/report-json.ts';
+import { formatMarkdownSummary } from '../../src/loadtest/report-markdown.ts';
 import { runLoadTest, type LoadTestResult } from '../../src/loadtest/index.ts';
 import { run } from '../helpers/cli.ts';
 import { TEST_SECRET, startTestServer } from '../helpers/server.ts';
@@ -110,6 +112,12 @@ describe('resilience runs', () => {
     const report = buildLoadReport(r);
     expect(report.verdict).toBe('fail');
     expect(report.checks.find((c) => c.name === 'lost_in_gaps')!.status).toBe('fail');
+    // every view says it, with the first connection named
+    const first = x.lostInGapsByConnection[0]!.connection;
+    for (const text of [formatHtmlReport(report), formatMarkdownSummary(report)]) {
+      expect(text).toMatch(/LOST WHILE RECONNECTING: \d+ events at \d+ connections/);
+      expect(text).toContain(first);
+    }
     // a gate that allows the losses judges them instead
     const allowed = buildLoadReport(r, [parseGate(`lost_in_gaps<=${x.lostInGaps}`)]);
     expect(allowed.checks.find((c) => c.name === 'lost_in_gaps')!.status).toBe('pass');
