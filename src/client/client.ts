@@ -350,6 +350,17 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     return this.events();
   }
 
+  /**
+   * Cut the open connection abruptly, as a network drop does: the socket is destroyed with no close
+   * frame, and the client reconnects with backoff and resumes as after any drop. False when none is open.
+   */
+  dropLink(): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || this.stopped) return false;
+    ws.terminate();
+    return true;
+  }
+
   /** Stop: no more reconnects; closes the open connection with 1000. */
   async close(): Promise<void> {
     if (this.endResult) return;

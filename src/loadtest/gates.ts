@@ -55,6 +55,7 @@ const COUNT_FIELDS: [string, keyof DeliveryCounts, string][] = [
   ['out_of_order', 'outOfOrder', 'receipts with a lower seq than one already seen'],
   ['late', 'late', 'deliveries that arrived only after the drain'],
   ['unmatched', 'unmatched', 'receipts matching no fired event'],
+  ['lost_in_gaps', 'lostInGaps', 'events lost while a connection reconnected without resume'],
   ['expected', 'expected', '(event, connection) pairs that had to be delivered'],
   ['delivered', 'delivered', '(event, connection) pairs delivered'],
 ];
@@ -84,14 +85,30 @@ export function figuresOf(result: LoadTestResult): Figures {
     f[`delivery.${t}`] = { kind: 'percent', value: percentOf(c.delivered, c.expected), description: `delivered / expected, ${t}` };
   }
   for (const [name, field, description] of COUNT_FIELDS) {
-    f[name] = { kind: 'count', value: d.total[field], description: `${description}, all types` };
-    for (const t of TYPES) f[`${name}.${t}`] = { kind: 'count', value: d.byType[t][field], description: `${description}, ${t}` };
+    f[name] = { kind: 'count', value: d.total[field] ?? 0, description: `${description}, all types` };
+    for (const t of TYPES) f[`${name}.${t}`] = { kind: 'count', value: d.byType[t][field] ?? 0, description: `${description}, ${t}` };
   }
   const c = result.connections;
   f.connections = { kind: 'count', value: c.opened, description: 'connections that got connection_established' };
   f.connect_errors = { kind: 'count', value: c.connectErrors, description: 'connections that failed to open' };
   f.reconnects = { kind: 'count', value: c.reconnects, description: 'connections reopened during the run' };
   f.dropped = { kind: 'count', value: c.dropped, description: 'connections closed by the server during the run' };
+  const r = result.resilience;
+  const zero = { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, min: 0 };
+  f.cuts = { kind: 'count', value: r?.cuts ?? 0, description: 'connections cut by --churn and --storm' };
+  f.reconnect_p50 = { kind: 'ms', value: (r?.reconnectMs ?? zero).p50, description: 'a loss (cut) to connection_established, p50' };
+  f.reconnect_p99 = { kind: 'ms', value: (r?.reconnectMs ?? zero).p99, description: 'a loss (cut) to connection_established, p99' };
+  f.resume_p99 = { kind: 'ms', value: (r?.resumeMs ?? zero).p99, description: 'a loss (cut) to the first replayed event, p99' };
+  f.replayed = { kind: 'count', value: r?.replayed ?? 0, description: 'events replayed by resumes' };
+  f.gave_up = { kind: 'count', value: r?.gaveUp ?? 0, description: 'connections that stopped reconnecting' };
+  f.slow_consumer_closes = { kind: 'count', value: r?.slowConsumerCloses ?? 0, description: 'closes with 4008 (slow consumer) seen' };
+  f.token_refreshes = { kind: 'count', value: r?.tokenRefreshes ?? 0, description: 'closes with 4001 (token expired) followed by a fresh token' };
+  f.token_refreshed_connections = { kind: 'count', value: r?.tokenRefreshedConnections ?? 0, description: 'connections that got a fresh token after a 4001 at least once' };
+  f.storm_all_back = {
+    kind: 'ms',
+    value: (r?.storms ?? []).reduce((m, s) => Math.max(m, s.allBackMs ?? 0), 0),
+    description: 'the longest time from a storm until every connection it cut was back',
+  };
 
   const l = result.latency;
   const b = l.broadcast;

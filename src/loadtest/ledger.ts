@@ -21,6 +21,9 @@
 //     anyway is not counted twice: it stays failed and is owed nothing.
 //  R7 out of order: a receipt whose seq is lower than one already seen on the same connection.
 //  R8 live figures (for the drain): per event never more delivered than expected.
+//  R9 lost in a gap: an event answered ok, of a connection's audience, registered after the connection
+//     was established, that the connection is not owed only because a gap (R5) covers it, and that it
+//     never received: lost while reconnecting. Counted per event and per connection, apart from missing.
 import { compareSeq } from './seq-order.ts';
 
 export const T_BUG_REPORT = 0;
@@ -29,17 +32,28 @@ export const T_NOTIFICATION = 2;
 export const LEDGER_TYPES = ['bug_report', 'comment', 'notification'] as const;
 
 /** Per-event ints of a summary: expected, delivered, missing, duplicated, misrouted, late. */
-export const PER_EVENT_FIELDS = 6;
+export const PER_EVENT_FIELDS = 7;
 export const F_EXPECTED = 0;
 export const F_DELIVERED = 1;
 export const F_MISSING = 2;
 export const F_DUPLICATED = 3;
 export const F_MISROUTED = 4;
 export const F_LATE = 5;
+/** R9: (event, connection) pairs lost while the connection was away without resume. */
+export const F_LOST_IN_GAP = 6;
 
-export type OffenceKind = 'missing' | 'misrouted' | 'duplicated' | 'outOfOrder' | 'late';
+export type OffenceKind = 'missing' | 'misrouted' | 'duplicated' | 'outOfOrder' | 'late' | 'lostInGap';
 /** The order offenders are listed in: the worst first. */
-export const OFFENCE_ORDER: readonly OffenceKind[] = ['missing', 'misrouted', 'duplicated', 'outOfOrder', 'late'];
+export const OFFENCE_ORDER: readonly OffenceKind[] = ['missing', 'misrouted', 'duplicated', 'outOfOrder', 'late', 'lostInGap'];
+/** Connections listed with their gap losses (the first by ordinal). */
+export const GAP_LOSS_CONNS = 20;
+
+/** A connection's events lost while it was away without resume (R9). */
+export interface GapLossConn {
+  ordinal: number;
+  label: string;
+  count: number;
+}
 /** Offending events kept per kind (the report shows the first 20 in all). */
 export const OFFENDERS_PER_KIND = 20;
 /** Connections named per offender. */
@@ -80,6 +94,9 @@ export interface LedgerSummary {
   connectErrors: number;
   reconnects: number;
   dropped: number;
+  /** R9: connections that lost at least one event in a gap, and the first GAP_LOSS_CONNS of them by ordinal. */
+  gapLossConnCount: number;
+  gapLossConns: GapLossConn[];
 }
 
 export interface LedgerLive {
@@ -326,18 +343,27 @@ export class Ledger {
 
   /** R1: does connection c owe event ev (its answer known)? */
   private owes(ev: Ev, c: number): boolean {
-    // strict, and a gap's end included: what is decided at the answer cannot change later (R8)
+    return this.inAudience(ev, c) && !this.away(ev, c);
+  }
+
+  /** Established strictly before the event was registered, and of its audience. */
+  private inAudience(ev: Ev, c: number): boolean {
     const est = this.establishedAt[c]!;
     if (est === 0 || est >= ev.registeredAt) return false;
-    if (ev.type === T_NOTIFICATION && this.conns[c]!.userId !== ev.target) return false;
+    return !(ev.type === T_NOTIFICATION && this.conns[c]!.userId !== ev.target);
+  }
+
+  /** Away (a gap, its ends included) at some moment between the event's registration and its answer. */
+  private away(ev: Ev, c: number): boolean {
+    // a gap's end included: what is decided at the answer cannot change later (R8)
     const g = this.gaps[c];
     if (g !== undefined) {
       for (let i = 0; i < g.length; i += 2) {
         const back = g[i + 1]!;
-        if (g[i]! < ev.respondedAt && (back === 0 || back >= ev.registeredAt)) return false;
+        if (g[i]! < ev.respondedAt && (back === 0 || back >= ev.registeredAt)) return true;
       }
     }
-    return true;
+    return false;
   }
 
   // ---- figures ---------------------------------------------------------------------------------
@@ -376,6 +402,7 @@ export class Ledger {
       last.count++;
       if (last.conns.length < CONNS_PER_OFFENDER) last.conns.push({ ordinal: this.conns[c]!.ordinal, label: this.conns[c]!.label });
     };
+    const gapLoss = new Int32Array(this.n);
     for (let i = 0; i < nEv; i++) {
       const ev = this.events[i];
       if (!ev) continue;
@@ -392,7 +419,16 @@ export class Ledger {
           }
           continue;
         }
-        if (ev.answer !== 1 || !this.owes(ev, c)) continue;
+        if (ev.answer !== 1 || !this.inAudience(ev, c)) continue;
+        if (this.away(ev, c)) {
+          // R9: not owed, but lost unless it came anyway
+          if (count === 0) {
+            perEvent[o + F_LOST_IN_GAP]!++;
+            note(i, 'lostInGap', c);
+            gapLoss[c]!++;
+          }
+          continue;
+        }
         perEvent[o + F_EXPECTED]!++;
         if (count === 0) {
           perEvent[o + F_MISSING]!++;
@@ -411,6 +447,15 @@ export class Ledger {
       firstMin[i] = ev.firstMin;
       firstMax[i] = ev.firstMax;
     }
+    let gapLossConnCount = 0;
+    const gapLossConns: GapLossConn[] = [];
+    for (let c = 0; c < this.n; c++) {
+      if (gapLoss[c] === 0) continue;
+      gapLossConnCount++;
+      gapLossConns.push({ ordinal: this.conns[c]!.ordinal, label: this.conns[c]!.label, count: gapLoss[c]! });
+    }
+    gapLossConns.sort((a, b) => a.ordinal - b.ordinal);
+    gapLossConns.length = Math.min(gapLossConns.length, GAP_LOSS_CONNS);
     return {
       events: nEv,
       perEvent,
@@ -423,6 +468,8 @@ export class Ledger {
       connectErrors: this.connectErrors,
       reconnects: this.reconnects,
       dropped: this.dropped,
+      gapLossConnCount,
+      gapLossConns,
     };
   }
 }
@@ -445,6 +492,8 @@ export function emptyLedgerSummary(): LedgerSummary {
     connectErrors: 0,
     reconnects: 0,
     dropped: 0,
+    gapLossConnCount: 0,
+    gapLossConns: [],
   };
 }
 
@@ -476,6 +525,8 @@ export function mergeLedgerSummaries(parts: readonly LedgerSummary[]): LedgerSum
     out.connectErrors += p.connectErrors;
     out.reconnects += p.reconnects;
     out.dropped += p.dropped;
+    out.gapLossConnCount += p.gapLossConnCount ?? 0;
+    out.gapLossConns.push(...(p.gapLossConns ?? []));
     for (const off of p.offenders) {
       const key = `${off.kind}:${off.idx}`;
       const m = offenders.get(key);
@@ -495,5 +546,7 @@ export function mergeLedgerSummaries(parts: readonly LedgerSummary[]): LedgerSum
     }
   }
   out.offenders = kept;
+  out.gapLossConns.sort((a, b) => a.ordinal - b.ordinal);
+  out.gapLossConns.length = Math.min(out.gapLossConns.length, GAP_LOSS_CONNS);
   return out;
 }

@@ -125,6 +125,22 @@ export function resolveLoadTestOptions(input: LoadTestInput = {}): LoadTestOptio
     progressIntervalMs: checkInt('progressIntervalMs', defined.progressIntervalMs ?? LOAD_DEFAULTS.progressIntervalMs, 10),
     connectTimeoutMs: checkInt('connectTimeoutMs', defined.connectTimeoutMs ?? LOAD_DEFAULTS.connectTimeoutMs, 1),
     startServer: defined.startServer ?? LOAD_DEFAULTS.startServer,
+    ...(defined.churn !== undefined
+      ? {
+          churn: {
+            percent: checkNumber('churn percent', defined.churn.percent, 0.001, 100),
+            intervalMs: checkInt('churn interval', defined.churn.intervalMs, 10),
+          },
+        }
+      : {}),
+    ...(defined.storms !== undefined && defined.storms.length > 0
+      ? { storms: defined.storms.map((s) => ({ percent: checkNumber('storm percent', s.percent, 0.001, 100), atMs: checkInt('storm time', s.atMs, 0) })) }
+      : {}),
+    ...(defined.tokenTtlMs !== undefined ? { tokenTtlMs: checkInt('token-ttl', defined.tokenTtlMs, 1000, 366 * 86_400_000) } : {}),
+    // a seed only where something is cut: drawn once here, reported, and given back to repeat a run
+    ...(defined.churn !== undefined || (defined.storms?.length ?? 0) > 0
+      ? { seed: checkInt('seed', defined.seed ?? Math.floor(Math.random() * 0x7fffffff), 0, 0xffffffff) }
+      : {}),
   };
 }
 

@@ -4,7 +4,7 @@
 // The charts are plain SVG, so they show without scripting; the one small inline script only marks the
 // page once the browser has laid the charts out (the screenshot test reads that mark).
 import type { LoadReport, Verdict } from './report-json.ts';
-import { LATENCY_COLUMNS, LATENCY_ROWS, LOGGED_TYPES, describeOffender, describeTargets, formatMs, formatPercent } from './report-text.ts';
+import { LATENCY_COLUMNS, LATENCY_ROWS, LOGGED_TYPES, describeOffender, describeResilience, describeTargets, formatMs, formatPercent } from './report-text.ts';
 import type { TimelineEntry } from './types.ts';
 
 /** Escapes text for HTML content and quoted attribute values. */
@@ -404,6 +404,7 @@ ${gatesAndChecks}
 <h2>Delivery per type</h2>
 ${delivery}
 ${offenders}
+${r.resilience ? `<h2>Resilience <span class="unit">cuts, reconnects, resumes</span></h2><ul>${describeResilience(r).map((l) => `<li>${esc(l)}</li>`).join('')}</ul>` : ''}
 <div class="two">
 <div><h2>Latency</h2>${latency}</div>
 <div><h2>Latency histogram <span class="unit">broadcasts and notifications</span></h2><figure class="panel">${latencyHistogram(r.latency.buckets)}</figure></div>

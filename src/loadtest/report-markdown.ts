@@ -1,7 +1,7 @@
 // The Markdown summary appended to $GITHUB_STEP_SUMMARY: verdict, gates, delivery per type, latency,
 // rate limit and generator health, in GitHub-flavoured tables.
 import type { LoadReport, Verdict } from './report-json.ts';
-import { LATENCY_COLUMNS, LATENCY_ROWS, LOGGED_TYPES, describeOffender, describeTargets, formatMs, formatPercent } from './report-text.ts';
+import { LATENCY_COLUMNS, LATENCY_ROWS, LOGGED_TYPES, describeOffender, describeResilience, describeTargets, formatMs, formatPercent } from './report-text.ts';
 
 const ICON: Record<Verdict, string> = { pass: '✅', fail: '❌', invalid: '⚠️' };
 
@@ -37,6 +37,11 @@ export function formatMarkdownSummary(r: LoadReport): string {
       `${r.throughput.restErrors ? `, ${r.throughput.restErrors} REST errors` : ''}${r.throughput.restUnanswered ? `, ${r.throughput.restUnanswered} never answered` : ''}, ` +
       `${d.total.delivered}/${d.total.expected} deliveries (${formatPercent(d.total.delivered, d.total.expected)}), ${r.throughput.deliveriesPerSec.toFixed(1)} deliveries/s.`,
   );
+  const res = describeResilience(r);
+  if (res.length) {
+    out.push('', '**Resilience**', '');
+    for (const line of res) out.push(`- ${escapeCell(line)}`);
+  }
   if (r.reasons.length) {
     out.push('');
     for (const reason of r.reasons) out.push(`- ${escapeCell(reason)}`);

@@ -35,9 +35,41 @@ export function formatPercent(delivered: number, expected: number): string {
 }
 
 export function describeOffender(o: Offender): string {
-  const kind = o.kind === 'outOfOrder' ? 'out of order' : o.kind;
+  const kind = o.kind === 'outOfOrder' ? 'out of order' : o.kind === 'lostInGap' ? 'lost while reconnecting' : o.kind;
   const where = o.connections.length ? ` at ${o.connections.join(', ')}${o.count > o.connections.length ? ', ...' : ''}` : '';
   return `${kind} ${o.event}${o.nonce ? ` (nonce ${o.nonce})` : ''}: ${o.count} connection${o.count === 1 ? '' : 's'}${where}`;
+}
+
+/** The resilience figures of a run with churn or storms, one line each (none without). */
+export function describeResilience(r: LoadReport): string[] {
+  const x = r.resilience;
+  if (!x) return [];
+  const ms = (v: number): string => `${formatMs(v)}ms`;
+  const lines = [
+    `${x.cuts ? `${x.cuts} cut (${x.churnCuts} churn, ${x.stormCuts} storm; seed ${x.seed})` : 'no cuts'}, ${x.reconnects} reconnects, ${x.gaveUp} gave up, ${x.reconnectingAtEnd} still reconnecting at the end`,
+    `reconnect (loss to connection_established) p50 ${ms(x.reconnectMs.p50)} p99 ${ms(x.reconnectMs.p99)} max ${ms(x.reconnectMs.max)}; ` +
+      `resume (loss to first replayed event) p99 ${x.resumeMs.count ? ms(x.resumeMs.p99) : '-'} over ${x.resumeMs.count}; ${x.replayed} events replayed`,
+  ];
+  for (const st of x.storms) {
+    lines.push(
+      `storm ${st.percent}%@${formatMs(st.atMs)}ms: ${st.cut} cut, ${st.back} back${st.allBackMs !== null ? ` (all within ${ms(st.allBackMs)})` : ''}, ` +
+        `${st.resumed} resumed with a replay${st.allResumedMs !== null ? ` (all within ${ms(st.allResumedMs)})` : ''}`,
+    );
+  }
+  if (x.slowConsumerCloses || x.tokenRefreshes) {
+    lines.push(`${x.slowConsumerCloses} slow-consumer closes (4008), ${x.tokenRefreshes} token refreshes (4001) at ${x.tokenRefreshedConnections} connections`);
+  }
+  if (x.lostInGaps) {
+    lines.push(
+      `LOST WHILE RECONNECTING: ${x.lostInGaps} events at ${x.lostInGapsConnections} connections (no resume); first: ` +
+        x.lostInGapsByConnection
+          .slice(0, 10)
+          .map((c) => `${c.connection} ${c.count}`)
+          .join(', ') +
+        (x.lostInGapsConnections > 10 ? ', ...' : ''),
+    );
+  } else lines.push('nothing lost while reconnecting');
+  return lines;
 }
 
 /** Lists the targets, saying when bugzapp started the server itself. */
@@ -60,6 +92,11 @@ export function formatTextSummary(r: LoadReport): string {
   lines.push(`  target       ${describeTargets(r)}`);
   const c = r.connections;
   lines.push(`  connections  ${c.opened}/${c.target} opened, ${c.connectErrors} connect errors, ${c.reconnects} reconnects, ${c.dropped} dropped`);
+  const res = describeResilience(r);
+  if (res.length) {
+    lines.push('  resilience');
+    for (const line of res) lines.push(`    ${line}`);
+  }
   const t = r.throughput;
   lines.push(
     `  fired        ${t.eventsFired} REST operations at ${t.fireRate.toFixed(1)}/s: ${t.eventsAccepted} accepted, ${t.restErrors} errors${t.restUnanswered ? `, ${t.restUnanswered} never answered` : ''}${t.restAnsweredLate ? `, ${t.restAnsweredLate} answered after the drain` : ''}${t.skipped ? `, ${t.skipped} skipped` : ''}`,

@@ -5,11 +5,13 @@ import type { CapabilityReport } from './capabilities.ts';
 import type { Firer } from './fire.ts';
 import type { HealthMonitor } from './health.ts';
 import { addEncoded, createHistogram, emptySummary, histogramBuckets, recordMs, summarize } from './histogram.ts';
-import { F_DELIVERED, F_DUPLICATED, F_EXPECTED, F_LATE, F_MISROUTED, F_MISSING, OFFENCE_ORDER, PER_EVENT_FIELDS, mergeLedgerSummaries } from './ledger.ts';
+import { F_DELIVERED, F_DUPLICATED, F_EXPECTED, F_LATE, F_LOST_IN_GAP, F_MISROUTED, F_MISSING, OFFENCE_ORDER, PER_EVENT_FIELDS, mergeLedgerSummaries } from './ledger.ts';
 import type { resolveLoadTestOptions } from './options.ts';
 import { T_NOTIFICATION, TYPE_NAMES, type ShardFinal } from './shard-protocol.ts';
+import type { LedgerSummary } from './ledger.ts';
 import {
   LOAD_RESULT_SCHEMA_VERSION,
+  type ResilienceResult,
   type CapabilityFinding,
   type CapabilityName,
   type DeliveryCounts,
@@ -24,7 +26,7 @@ const MAX_FIRST_OFFENDERS = 20;
 const MAX_LISTED_OPS = 20;
 
 function zeroCounts(): DeliveryCounts {
-  return { events: 0, expected: 0, delivered: 0, missing: 0, duplicated: 0, misrouted: 0, outOfOrder: 0, late: 0, unmatched: 0 };
+  return { events: 0, expected: 0, delivered: 0, missing: 0, duplicated: 0, misrouted: 0, outOfOrder: 0, late: 0, unmatched: 0, lostInGaps: 0 };
 }
 
 /** What buildResult reads of the firer: a Firer, or the merged record of a sharded run's firers. */
@@ -88,6 +90,7 @@ export function buildResult(b: BuildInput): LoadTestResult {
     c.missing += ledger.perEvent[off + F_MISSING]!;
     c.duplicated += ledger.perEvent[off + F_DUPLICATED]!;
     c.late += ledger.perEvent[off + F_LATE]!;
+    c.lostInGaps! += ledger.perEvent[off + F_LOST_IN_GAP]!;
     const min = ledger.firstMin[ev.idx]!;
     const max = ledger.firstMax[ev.idx]!;
     if (ev.type !== T_NOTIFICATION && min > 0) recordMs(spread, max - min);
@@ -98,7 +101,7 @@ export function buildResult(b: BuildInput): LoadTestResult {
   });
   const total = zeroCounts();
   for (const c of Object.values(byType)) {
-    for (const k of Object.keys(total) as (keyof DeliveryCounts)[]) total[k] += c[k];
+    for (const k of Object.keys(total) as (keyof DeliveryCounts)[]) total[k] = (total[k] ?? 0) + (c[k] ?? 0);
   }
 
   // first offenders: the ledger's order (kind, then firing order), shown by kind, then event, then
@@ -210,8 +213,69 @@ export function buildResult(b: BuildInput): LoadTestResult {
       saturated: worstLag.p99 > b.o.saturationLagMs,
       saturationLagMs: b.o.saturationLagMs,
     },
+    ...(b.o.churn !== undefined || b.o.storms !== undefined || b.o.tokenTtlMs !== undefined ? { resilience: resilienceOf(b.o, finals, ledger, total.lostInGaps ?? 0) } : {}),
     timings: b.timings,
     errors: [...b.errors, ...(firer?.errorSamples ?? [])].slice(0, 20),
   };
 }
 
+
+/** The shards' records of cuts, reconnects and resumes, and the ledger's events lost in gaps (R9). */
+function resilienceOf(o: BuildInput['o'], finals: ShardFinal[], ledger: LedgerSummary, lostInGaps: number): ResilienceResult {
+  const hR = createHistogram();
+  const hS = createHistogram();
+  const storms = (o.storms ?? []).map((s) => ({ atMs: s.atMs, percent: s.percent, cut: 0, back: 0, allBackMs: 0 as number | null, resumed: 0, allResumedMs: 0 as number | null }));
+  const out: ResilienceResult = {
+    seed: o.seed ?? 0,
+    cuts: 0,
+    churnCuts: 0,
+    stormCuts: 0,
+    storms,
+    reconnects: ledger.reconnects,
+    reconnectMs: emptySummary(),
+    resumeMs: emptySummary(),
+    replayed: 0,
+    gaveUp: 0,
+    slowConsumerCloses: 0,
+    tokenRefreshes: 0,
+    tokenRefreshedConnections: 0,
+    reconnectingAtEnd: 0,
+    lostInGaps,
+    lostInGapsConnections: ledger.gapLossConnCount,
+    lostInGapsByConnection: ledger.gapLossConns.map((x) => ({ connection: x.label, count: x.count })),
+  };
+  for (const f of finals) {
+    const r = f.resilience;
+    if (!r) continue;
+    out.churnCuts += r.churnCuts;
+    out.stormCuts += r.stormCuts;
+    out.replayed += r.replayed;
+    out.gaveUp += r.gaveUp;
+    out.slowConsumerCloses += r.slowConsumerCloses;
+    out.tokenRefreshes += r.tokenRefreshes;
+    out.tokenRefreshedConnections += r.tokenRefreshedConnections ?? 0;
+    out.reconnectingAtEnd += r.reconnectingAtEnd;
+    addEncoded(hR, r.reconnect);
+    addEncoded(hS, r.resume);
+    r.storms.forEach((s, i) => {
+      const m = storms[i];
+      if (!m) return;
+      m.cut += s.cut;
+      m.back += s.back;
+      m.resumed += s.resumed;
+      m.allBackMs = Math.max(m.allBackMs ?? 0, s.maxBackMs);
+      m.allResumedMs = Math.max(m.allResumedMs ?? 0, s.maxResumedMs);
+    });
+  }
+  // not all back (or none resumed with a replay): no time to give
+  for (const m of storms) {
+    if (m.back < m.cut) m.allBackMs = null;
+    if (m.resumed === 0) m.allResumedMs = null;
+  }
+  out.cuts = out.churnCuts + out.stormCuts;
+  out.reconnectMs = summarize(hR);
+  out.resumeMs = summarize(hS);
+  hR.destroy();
+  hS.destroy();
+  return out;
+}

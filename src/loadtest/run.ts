@@ -184,6 +184,8 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
             progressIntervalMs: o.progressIntervalMs,
             nonceMark: NONCE_MARK,
             runTag: dist ? dist.runTag : runTag,
+            ...(o.tokenTtlMs !== undefined ? { tokens: { secret: o.secret, ttlSeconds: Math.max(1, Math.round(o.tokenTtlMs / 1000)) } } : {}),
+            ...(o.seed !== undefined ? { cuts: { plan: { ...(o.churn ? { churn: o.churn } : {}), storms: o.storms ?? [] }, seed: o.seed } } : {}),
           },
           o.workers > 0,
           onShard(id),
@@ -199,6 +201,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     const firePlanned = dist ? dist.share(planned) : planned; // sharded: this shard's share
     progressTimer = setInterval(() => {
       emit({ kind: 'connect', opened: sum((p) => p.opened), target: totalConns, errors: sum((p) => p.connectErrors) });
+      if (o.seed !== undefined || o.tokenTtlMs !== undefined) emit({ kind: 'churn', cuts: sum((p) => p.cuts ?? 0), reconnecting: sum((p) => p.reconnecting ?? 0), reconnects: sum((p) => p.reconnects) });
       if (firer) emit({ kind: 'fire', fired: firer.fired, target: firePlanned, accepted: firer.accepted, restErrors: firer.restErrors });
       const live = createHistogram();
       for (const p of latest) if (p) addEncoded(live, p.latency);

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { BugzappError, isBugzappError } from '../errors.ts';
 import { parseDuration, parseRate } from '../units.ts';
+import { parseChurn, parseStorm } from './churn.ts';
 import { parseGate, type Gate } from './gates.ts';
 import { MIX_OPERATIONS, type LoadMix, type LoadTestInput, type MixOperation } from './types.ts';
 
@@ -37,6 +38,10 @@ export const SCENARIO_FIELDS: Record<string, string> = {
   skipRateLimit: 'true or false',
   saturationLag: 'a duration like "100ms"',
   connectTimeout: 'a duration like "30s"',
+  churn: 'a churn like "5%/2s" (P% of the open connections cut every interval)',
+  storms: 'a list of storms like ["100%@10s"] (P% of the connections cut at T)',
+  seed: 'an integer >= 0 (the choice of connections to cut)',
+  tokenTtl: 'a duration like "5s" (token lifetime; 4001 then a fresh token)',
   gates: 'a list of gate expressions like ["delivery==100%", "p99<=50ms"]',
 };
 
@@ -141,6 +146,21 @@ export function parseScenario(data: unknown, source = 'scenario'): Scenario {
   set('skipRateLimit', bool('skipRateLimit'));
   set('saturationLagMs', duration('saturationLag', false));
   set('connectTimeoutMs', duration('connectTimeout', false));
+  if (obj.churn !== undefined) {
+    const c = typeof obj.churn === 'string' ? parseChurn(obj.churn) : undefined;
+    if (!c || 'error' in c) bad('churn', obj.churn);
+    else input.churn = c;
+  }
+  if (obj.storms !== undefined) {
+    if (!Array.isArray(obj.storms)) bad('storms', obj.storms);
+    input.storms = (obj.storms as unknown[]).map((x, i) => {
+      const st = typeof x === 'string' ? parseStorm(x) : undefined;
+      if (!st || 'error' in st) throw scenarioError(source, `storms[${i}]`, `expected a storm like "100%@10s", got ${JSON.stringify(x)}`);
+      return st;
+    });
+  }
+  set('seed', int('seed', 0));
+  set('tokenTtlMs', duration('tokenTtl', false));
 
   const gates: Gate[] = [];
   if (obj.gates !== undefined) {

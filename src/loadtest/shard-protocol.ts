@@ -3,6 +3,7 @@
 // Erasable TypeScript only (no enums, no parameter properties): workers load it with Node's type stripping.
 import type { TimelinePart } from './timeline.ts';
 
+import type { CutPlan } from './churn.ts';
 import type { LedgerSummary } from './ledger.ts';
 
 /** Event kinds as small integers, indexing per-type arrays. */
@@ -32,6 +33,10 @@ export interface ShardInit {
   nonceMark: string;
   /** Prefix of this run's nonces, so events of other runs never match. */
   runTag: string;
+  /** Connections to cut during the fire phase (churn, storms), and the run's seed for choosing them. */
+  cuts?: { plan: CutPlan; seed: number };
+  /** Mint each connection's token at every (re)connect with this lifetime, instead of the spec's token. */
+  tokens?: { secret: string; ttlSeconds: number };
 }
 
 export type ToShard =
@@ -68,6 +73,26 @@ export interface ShardProgress {
   lagMs: { p50: number; p99: number; max: number };
   /** Event-loop utilisation of this thread since start, 0..1. */
   elu: number;
+  /** Connections cut so far, and those reconnecting now (lost, not back yet). */
+  cuts?: number;
+  reconnecting?: number;
+}
+
+/** A shard's record of cuts, reconnects and resumes (runs with churn or storms). */
+export interface ShardResilience {
+  churnCuts: number;
+  stormCuts: number;
+  /** Per storm of the plan: cut, back, resumed, and the longest cut-to-back / cut-to-resumed (ms). */
+  storms: { cut: number; back: number; resumed: number; maxBackMs: number; maxResumedMs: number }[];
+  /** Encoded histograms: loss to connection_established, loss to first replayed event. */
+  reconnect: string;
+  resume: string;
+  replayed: number;
+  gaveUp: number;
+  slowConsumerCloses: number;
+  tokenRefreshes: number;
+  tokenRefreshedConnections: number;
+  reconnectingAtEnd: number;
 }
 
 export interface ShardFinal extends ShardProgress {
@@ -82,6 +107,7 @@ export interface ShardFinal extends ShardProgress {
   sawSeq: boolean;
   /** timeline hook: this shard's per-second tallies. */
   timeline: TimelinePart;
+  resilience?: ShardResilience;
 }
 
 export type FromShard =

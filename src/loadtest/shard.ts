@@ -6,9 +6,11 @@ import type { LoggedEvent } from '../protocol/index.ts';
 import { performance } from 'node:perf_hooks';
 import { now } from './clock.ts';
 import { createLagMonitor, lagSummary, type LagMonitor } from './health.ts';
+import { pickCuts, seededRandom, shardSeed, stepsBetween, nextStepAt, type CutPlan } from './churn.ts';
+import { CloseCode, mintTokenSync } from '../protocol/index.ts';
 import { createHistogram, encodeHistogram, recordMs, type Histogram } from './histogram.ts';
 import { Ledger, T_BUG_REPORT, T_COMMENT, T_NOTIFICATION } from './ledger.ts';
-import type { FromShard, ShardFinal, ShardInit, ShardProgress, ToShard } from './shard-protocol.ts';
+import type { FromShard, ShardFinal, ShardInit, ShardProgress, ShardResilience, ToShard } from './shard-protocol.ts';
 import { TimelineRecorder } from './timeline.ts';
 
 interface PendingReceipt {
@@ -58,6 +60,34 @@ export class Shard {
   private syncSeen = 0;
   private readonly timeline: TimelineRecorder; // timeline hook
   private dropsNoted = 0;
+  // ---- resilience: cuts on one scheduler timer, and what came of them ----
+  private cutTimer: NodeJS.Timeout | undefined;
+  private cutOrigin = 0;
+  private cutDoneMs = 0;
+  private cutRandom: () => number = Math.random;
+  /** Per connection: when its current loss began (0 = up), the storm that cut it (-1 = none). */
+  private readonly lossAt: Float64Array;
+  private readonly stormOf: Int16Array;
+  /** Per connection: back after a loss, waiting for its first replayed event (the loss time kept here). */
+  private readonly resumeFrom: Float64Array;
+  private readonly resumeFirstAt: Float64Array;
+  private readonly refreshed: Uint8Array;
+  private reconnecting = 0;
+  private readonly res: ShardResilience = {
+    churnCuts: 0,
+    stormCuts: 0,
+    storms: [],
+    reconnect: '',
+    resume: '',
+    replayed: 0,
+    gaveUp: 0,
+    slowConsumerCloses: 0,
+    tokenRefreshes: 0,
+    tokenRefreshedConnections: 0,
+    reconnectingAtEnd: 0,
+  };
+  private readonly hReconnect: Histogram = createHistogram();
+  private readonly hResume: Histogram = createHistogram();
 
   constructor(init: ShardInit, send: (msg: FromShard) => void) {
     this.init = init;
@@ -70,6 +100,15 @@ export class Shard {
     this.ledger = new Ledger(init.conns);
     this.timeline = new TimelineRecorder(this.n); // timeline hook
     this.lag = createLagMonitor();
+    this.lossAt = new Float64Array(this.n);
+    this.stormOf = new Int16Array(this.n).fill(-1);
+    this.resumeFrom = new Float64Array(this.n);
+    this.resumeFirstAt = new Float64Array(this.n);
+    this.refreshed = new Uint8Array(this.n);
+    if (init.cuts) {
+      this.cutRandom = seededRandom(shardSeed(init.cuts.seed, init.shardId));
+      this.res.storms = init.cuts.plan.storms.map(() => ({ cut: 0, back: 0, resumed: 0, maxBackMs: 0, maxResumedMs: 0 }));
+    }
     this.progressTimer = setInterval(() => this.send({ t: 'progress', p: this.progress() }), init.progressIntervalMs);
     this.progressTimer.unref?.();
   }
@@ -94,8 +133,10 @@ export class Shard {
         break;
       case 'timelineOrigin': // timeline hook
         this.timeline.setOrigin(msg.at);
+        if (this.init.cuts) this.startCutting(msg.at, this.init.cuts.plan);
         break;
       case 'sync':
+        this.stopCutting(); // the drain began: no more cuts
         this.syncSeen = msg.n;
         this.send({ t: 'progress', p: this.progress() });
         break;
@@ -136,9 +177,13 @@ export class Shard {
     this.startedAt[c] = now();
     let client: BugzappClient;
     try {
+      const tokens = this.init.tokens;
       client = new BugzappClient({
         url: spec.wsUrl,
-        token: spec.token,
+        // a short-lived token: a fresh one at every (re)connect, so a 4001 comes back with a good one
+        ...(tokens
+          ? { tokenProvider: () => mintTokenSync({ userId: spec.userId, secret: tokens.secret, ttlSeconds: tokens.ttlSeconds }) }
+          : { token: spec.token }),
         ...(spec.localAddress ? { localAddress: spec.localAddress } : {}),
         handshakeTimeout: this.init.connectTimeoutMs,
         // a dropped connection comes back quickly (resume covers the gap); a dead server gives up in seconds
@@ -159,6 +204,7 @@ export class Shard {
     client.on('connected', () => {
       const at = now();
       const first = this.settledConn[c] === 0;
+      if (!first) this.back(c, client, at);
       this.ledger.connected(c, at);
       this.timeline.connectionUp(c, at); // timeline hook
       if (first) {
@@ -171,9 +217,39 @@ export class Shard {
     client.on('state', (state) => {
       if (state.state !== 'reconnecting' || this.finished) return;
       const at = now();
+      if (state.closeCode === CloseCode.SlowConsumer) this.res.slowConsumerCloses++;
+      if (state.closeCode === CloseCode.TokenExpired) {
+        this.res.tokenRefreshes++;
+        if (this.refreshed[c] === 0) {
+          this.refreshed[c] = 1;
+          this.res.tokenRefreshedConnections++;
+        }
+      }
+      if (this.lossAt[c] === 0 && this.settledConn[c] !== 0) {
+        this.lossAt[c] = at;
+        this.reconnecting++;
+      }
       this.timeline.connectionDown(c, at); // timeline hook
       this.ledger.lost(c, at, client.resumeSupported === true);
       this.noteDrops(at);
+    });
+    client.on('resumed', (info) => {
+      if (this.finished) return;
+      this.res.replayed += info.replayed;
+      const from = this.resumeFrom[c]!;
+      if (from === 0) return;
+      this.resumeFrom[c] = 0;
+      const first = this.resumeFirstAt[c]!;
+      this.resumeFirstAt[c] = 0;
+      if (info.replayed === 0 || first === 0) return;
+      recordMs(this.hResume, first - from);
+      const k = this.stormOf[c]!;
+      if (k >= 0) {
+        this.stormOf[c] = -1;
+        const st = this.res.storms[k]!;
+        st.resumed++;
+        st.maxResumedMs = Math.max(st.maxResumedMs, first - from);
+      }
     });
     client.on('resume-window-exceeded', () => {
       if (this.finished) return;
@@ -193,10 +269,91 @@ export class Shard {
     void client.waitClosed().then(() => {
       if (this.finished) return;
       const at = now();
+      this.res.gaveUp++;
+      if (this.lossAt[c] !== 0) {
+        this.lossAt[c] = 0;
+        this.reconnecting--;
+      }
       this.timeline.connectionDown(c, at); // timeline hook
       this.ledger.gaveUp(c, at);
       this.noteDrops(at);
     });
+  }
+
+  /** Connection c is back after a loss: reconnect time, and (resuming) wait for its first replayed event. */
+  private back(c: number, client: BugzappClient, at: number): void {
+    const from = this.lossAt[c]!;
+    if (from === 0) return;
+    this.lossAt[c] = 0;
+    this.reconnecting--;
+    recordMs(this.hReconnect, at - from);
+    const k = this.stormOf[c]!;
+    if (k >= 0) {
+      const st = this.res.storms[k]!;
+      st.back++;
+      st.maxBackMs = Math.max(st.maxBackMs, at - from);
+    }
+    if (client.resumeSupported !== true) {
+      this.stormOf[c] = -1;
+      return;
+    }
+    // the replay, if any, comes next: its first event is the first event of this connection
+    this.resumeFrom[c] = from;
+    this.resumeFirstAt[c] = 0;
+    client.once('event', (_e, receivedAt) => {
+      if (this.resumeFrom[c] === from && this.resumeFirstAt[c] === 0) this.resumeFirstAt[c] = receivedAt;
+    });
+  }
+
+  // ---- cuts ----------------------------------------------------------------------------------
+
+  /** One timer for the shard: each step cuts a seeded choice of the connections open at that moment. */
+  private startCutting(origin: number, plan: CutPlan): void {
+    this.cutOrigin = origin;
+    this.cutDoneMs = 0;
+    const arm = (): void => {
+      const next = nextStepAt(plan, this.cutDoneMs);
+      if (next === undefined || this.finished) return;
+      this.cutTimer = setTimeout(run, Math.max(0, this.cutOrigin + next - now()));
+      this.cutTimer.unref?.();
+    };
+    const run = (): void => {
+      this.cutTimer = undefined;
+      if (this.finished) return;
+      const elapsed = now() - this.cutOrigin;
+      for (const step of stepsBetween(plan, this.cutDoneMs, elapsed)) this.cut(step.percent, step.storm);
+      this.cutDoneMs = Math.max(this.cutDoneMs, elapsed);
+      arm();
+    };
+    arm();
+  }
+
+  private stopCutting(): void {
+    if (this.cutTimer) clearTimeout(this.cutTimer);
+    this.cutTimer = undefined;
+    this.init.cuts = undefined;
+  }
+
+  /** Cut percent% of the open connections abruptly (no close frame); storm: the index of the storm, else -1. */
+  private cut(percent: number, storm: number): void {
+    const open: number[] = [];
+    for (let c = 0; c < this.n; c++) if (this.lossAt[c] === 0 && this.clients[c]?.isOpen === true) open.push(c);
+    const at = now();
+    for (const c of pickCuts(open, percent, this.cutRandom)) {
+      const client = this.clients[c]!;
+      // the loss starts now, not when the client notices: set before the socket goes
+      this.lossAt[c] = at;
+      this.reconnecting++;
+      if (storm >= 0) {
+        this.stormOf[c] = storm;
+        this.res.storms[storm]!.cut++;
+        this.res.stormCuts++;
+      } else this.res.churnCuts++;
+      if (!client.dropLink()) {
+        this.lossAt[c] = 0;
+        this.reconnecting--;
+      }
+    }
   }
 
   /** Drops the ledger counted (it decides what is one) go into the timeline's errors of this second. */
@@ -346,6 +503,8 @@ export class Shard {
       latency: this.liveLatency(),
       lagMs: lagSummary(this.lag),
       elu: elu.utilization,
+      cuts: this.res.churnCuts + this.res.stormCuts,
+      reconnecting: this.reconnecting,
     };
   }
 
@@ -365,6 +524,7 @@ export class Shard {
     if (this.connectTimer) clearInterval(this.connectTimer);
     if (this.progressTimer) clearInterval(this.progressTimer);
     if (this.connectDeadline) clearTimeout(this.connectDeadline);
+    if (this.cutTimer) clearTimeout(this.cutTimer);
     const final = this.summarize();
     await this.closeAll();
     this.lag.disable();
@@ -393,6 +553,13 @@ export class Shard {
       localAddresses: [...used],
       sawSeq: this.sawSeq,
       timeline: this.timeline.snapshot(), // timeline hook
+      resilience: {
+        ...this.res,
+        storms: this.res.storms.map((x) => ({ ...x })),
+        reconnect: encodeHistogram(this.hReconnect),
+        resume: encodeHistogram(this.hResume),
+        reconnectingAtEnd: this.reconnecting,
+      },
     };
   }
 

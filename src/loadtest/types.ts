@@ -52,6 +52,17 @@ export interface LoadTestOptions {
   connectTimeoutMs: number;
   /** Start the reference server as a child process when urls is empty. @default true */
   startServer: boolean;
+  /** Every intervalMs from the start of the fire phase, cut percent% of the open connections. @default none */
+  churn?: { percent: number; intervalMs: number };
+  /** At atMs after the start of the fire phase, cut percent% of the open connections at once. @default [] */
+  storms?: { percent: number; atMs: number }[];
+  /**
+   * Mint the connections' tokens with this lifetime (ms, whole seconds, at least 1 s): the server closes
+   * them with 4001 when it runs out and each reconnects with a fresh token and resumes. @default 24 h tokens
+   */
+  tokenTtlMs?: number;
+  /** Seed of the choice of connections to cut (reported, so a run can be repeated). @default random */
+  seed?: number;
 }
 
 /** What callers pass: everything optional; resolveLoadTestOptions fills the defaults and checks ranges. */
@@ -79,9 +90,49 @@ export interface DeliveryCounts {
   late: number;
   /** Receipts that match no fired event (another client's traffic, or garbage). */
   unmatched: number;
+  /**
+   * Pairs not owed because the connection was away without resume when the event was fired, and never
+   * received: lost while reconnecting (absent in older reports).
+   */
+  lostInGaps?: number;
 }
 
-export type OffenceKind = 'missing' | 'duplicated' | 'misrouted' | 'outOfOrder' | 'late';
+export type OffenceKind = 'missing' | 'duplicated' | 'misrouted' | 'outOfOrder' | 'late' | 'lostInGap';
+
+/** Cuts, reconnects and resumes of a run with churn or storms (absent when no cut was planned). */
+export interface ResilienceResult {
+  /** The seed of the choice of connections cut. */
+  seed: number;
+  /** Connections cut (socket destroyed, no close frame), churn and storms together. */
+  cuts: number;
+  churnCuts: number;
+  stormCuts: number;
+  /** Per storm: connections cut, how many came back and how long until the last one was back / resumed. */
+  storms: { atMs: number; percent: number; cut: number; back: number; allBackMs: number | null; resumed: number; allResumedMs: number | null }[];
+  /** Connections reopened after a loss (cut or not). */
+  reconnects: number;
+  /** Loss (the cut) to connection_established. */
+  reconnectMs: LatencySummary;
+  /** Loss (the cut) to the first replayed event, over reconnects that replayed something. */
+  resumeMs: LatencySummary;
+  /** Events replayed by resumes. */
+  replayed: number;
+  /** Connections that stopped reconnecting. */
+  gaveUp: number;
+  /** Closes with 4008 (slow consumer) seen. */
+  slowConsumerCloses: number;
+  /** Closes with 4001 (token expired) followed by a reconnect with a fresh token. */
+  tokenRefreshes: number;
+  /** Connections that were refreshed at least once. */
+  tokenRefreshedConnections: number;
+  /** Connections still reconnecting when the run ended. */
+  reconnectingAtEnd: number;
+  /** Events lost while reconnecting (no resume), summed over connections. */
+  lostInGaps: number;
+  /** Connections that lost at least one event while reconnecting, and the first of them. */
+  lostInGapsConnections: number;
+  lostInGapsByConnection: { connection: string; count: number }[];
+}
 
 /** One offending event, for the report: which event, what went wrong and at which connections. */
 export interface Offender {
@@ -287,12 +338,16 @@ export interface LoadTestResult {
   shards?: ShardEntry[];
   /** A sharded run: how events fired on one shard were owed on another. */
   distribution?: DistributionInfo;
+  /** Cuts, reconnects, resumes and what was lost while reconnecting (absent when nothing was cut). */
+  resilience?: ResilienceResult;
 }
 
 /** Progress events, emitted by runLoadTest through onProgress (throttled by progressIntervalMs). */
 export type LoadProgressEvent =
   | { kind: 'phase'; phase: LoadPhase; at: number }
   | { kind: 'connect'; opened: number; target: number; errors: number }
+  /** Connections cut so far and those reconnecting now (runs with churn or storms). */
+  | { kind: 'churn'; cuts: number; reconnecting: number; reconnects: number }
   | { kind: 'fire'; fired: number; target: number; accepted: number; restErrors: number }
   | {
       kind: 'delivery';

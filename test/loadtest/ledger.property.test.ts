@@ -1,7 +1,7 @@
 // The ledger against a brute-force oracle: random records (fire, answer ok / error / never, connect,
 // fail, lose with or without resume, reconnect, resume refused, give up, receipts anywhere, duplicates,
-// late ones after the drain, seqs in any order), thousands of them, shrunk on failure. The oracle
-// is written from the rules (ledger.ts R1..R8) and works differently: it keeps the whole record and
+// late ones after the drain, seqs in any order, events lost in gaps), thousands of them, shrunk on failure. The oracle
+// is written from the rules (ledger.ts R1..R9) and works differently: it keeps the whole record and
 // judges each (event, connection) pair at the end from intervals, where the ledger keeps counters.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import {
   F_DUPLICATED,
   F_EXPECTED,
   F_LATE,
+  F_LOST_IN_GAP,
   F_MISROUTED,
   F_MISSING,
   Ledger,
@@ -155,6 +156,8 @@ interface OracleOut {
   dropped: number;
   liveExpected: number;
   liveDelivered: number;
+  /** R9: per connection, events lost in its gaps. */
+  gapLoss: number[];
 }
 
 /** The rules, judged once over the whole record. */
@@ -233,17 +236,22 @@ function oracle(r: Rec): OracleOut {
   }
   const dropped = away.reduce((s, g) => s + g.length, 0);
   const everEstBefore = (c: number, reg: number): boolean => est[c]! !== 0 && est[c]! < reg;
+  const inGap = (e: number, c: number): boolean => {
+    const x = ev.get(e)!;
+    return away[c]!.some(([from, to]) => from < x.resp && to >= x.reg);
+  };
   const owed = (e: number, c: number): boolean => {
     const x = ev.get(e)!;
     if (x.answer !== 'ok' || !everEstBefore(c, x.reg)) return false;
     if (x.type === T_NOTIFICATION && users[c] !== x.target) return false;
-    return !away[c]!.some(([from, to]) => from < x.resp && to >= x.reg);
+    return !inGap(e, c);
   };
+  const gapLoss = new Array<number>(r.conns).fill(0);
   const perEvent: number[][] = [];
   let liveExpected = 0;
   let liveDelivered = 0;
   for (let e = 0; e < MAX_EV; e++) {
-    const row = [0, 0, 0, 0, 0, 0];
+    const row = [0, 0, 0, 0, 0, 0, 0];
     perEvent.push(row);
     const x = ev.get(e);
     if (!x) continue;
@@ -264,6 +272,11 @@ function oracle(r: Rec): OracleOut {
       const firstIdx = firstReceiptIndex(r, e, c);
       const lateFirst = firstIdx >= 0 && drainEndedBefore(r, times, firstIdx);
       if (rt.length > 0 && everEstBefore(c, x.reg) && !lateFirst) onTimeEligible++;
+      // R9: of the audience, established before, away in a gap, and never received
+      if (x.answer === 'ok' && everEstBefore(c, x.reg) && inGap(e, c) && rt.length === 0) {
+        row[F_LOST_IN_GAP]!++;
+        gapLoss[c]!++;
+      }
       if (!owed(e, c)) continue;
       owedN++;
       row[F_EXPECTED]!++;
@@ -291,7 +304,7 @@ function oracle(r: Rec): OracleOut {
       else max = op.seq;
     }
   }
-  return { perEvent, outOfOrder, opened, connectErrors, reconnects, dropped, liveExpected, liveDelivered };
+  return { perEvent, outOfOrder, opened, connectErrors, reconnects, dropped, liveExpected, liveDelivered, gapLoss };
 }
 
 /** Receipt i of event e counts only once e was fired (the shard matches nothing before). */
@@ -332,7 +345,7 @@ function check(r: Rec): void {
   const s = l.summary();
   const got: number[][] = [];
   for (let e = 0; e < MAX_EV; e++) {
-    const row = [0, 0, 0, 0, 0, 0];
+    const row = [0, 0, 0, 0, 0, 0, 0];
     for (let f = 0; f < PER_EVENT_FIELDS; f++) row[f] = e < s.events ? s.perEvent[e * PER_EVENT_FIELDS + f]! : 0;
     got.push(row);
   }
@@ -344,6 +357,9 @@ function check(r: Rec): void {
     reconnects: o.reconnects,
     dropped: o.dropped,
   });
+  const lossConns = o.gapLoss.flatMap((count, c) => (count > 0 ? [{ ordinal: c, label: `c${c}`, count }] : []));
+  expect(s.gapLossConnCount).toBe(lossConns.length);
+  expect(s.gapLossConns).toEqual(lossConns);
   const live = l.live();
   expect({ expected: live.expected, delivered: live.delivered }).toEqual({ expected: o.liveExpected, delivered: o.liveDelivered });
   // split over two shards (odd / even connections): the merge equals the whole
@@ -353,7 +369,7 @@ function check(r: Rec): void {
 
 describe('ledger property: random records against a brute-force oracle', () => {
   it('the records reach every rule (the generator is not vacuous)', () => {
-    const seen = { delivered: 0, missing: 0, duplicated: 0, misrouted: 0, late: 0, outOfOrder: 0, dropped: 0, reconnects: 0, connectErrors: 0 };
+    const seen = { lostInGap: 0, delivered: 0, missing: 0, duplicated: 0, misrouted: 0, late: 0, outOfOrder: 0, dropped: 0, reconnects: 0, connectErrors: 0 };
     for (const r of fc.sample(recArb(), { numRuns: 1000, seed: 42 })) {
       const o = oracle(r);
       const sum = (f: number): number => o.perEvent.reduce((s, row) => s + row[f]!, 0);
@@ -362,6 +378,7 @@ describe('ledger property: random records against a brute-force oracle', () => {
       if (sum(F_DUPLICATED)) seen.duplicated++;
       if (sum(F_MISROUTED)) seen.misrouted++;
       if (sum(F_LATE)) seen.late++;
+      if (sum(F_LOST_IN_GAP)) seen.lostInGap++;
       if (o.outOfOrder.some((n) => n > 0)) seen.outOfOrder++;
       if (o.dropped) seen.dropped++;
       if (o.reconnects) seen.reconnects++;

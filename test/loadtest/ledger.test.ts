@@ -1,4 +1,4 @@
-// The ledger on its own: one test per rule (ledger.ts R1..R8), and one per ledger bug fixed in the past,
+// The ledger on its own: one test per rule (ledger.ts R1..R9), and one per ledger bug fixed in the past,
 // each failing on the old rule. Times are plain numbers: the ledger has no clock of its own.
 import { describe, expect, it } from 'vitest';
 import {
@@ -6,6 +6,7 @@ import {
   F_DUPLICATED,
   F_EXPECTED,
   F_LATE,
+  F_LOST_IN_GAP,
   F_MISROUTED,
   F_MISSING,
   Ledger,
@@ -150,6 +151,51 @@ describe('ledger rules', () => {
     l.fire(0, T_BUG_REPORT, null, 8, 8);
     l.answer(0, true, 9);
     expect(fields(l.summary(), 0).expected).toBe(1);
+  });
+
+  it('R9: what is fired while a connection is away without resume is lost in the gap, per event and per connection', () => {
+    const l = new Ledger(conns(3));
+    open(l);
+    // u1 away 5..8 without resume; u2 away and resuming; u3 stays
+    l.lost(0, 5, false);
+    l.lost(1, 5, true);
+    l.fire(0, T_BUG_REPORT, null, 6, 6);
+    l.answer(0, true, 7);
+    l.fire(1, T_NOTIFICATION, '1', 6, 6);
+    l.answer(1, true, 7);
+    // a notification for u3 is not lost at u1: u1 was never its audience
+    l.fire(2, T_NOTIFICATION, '3', 6, 6);
+    l.answer(2, true, 7);
+    // answered with an error: owed to nobody, lost by nobody
+    l.fire(3, T_BUG_REPORT, null, 6, 6);
+    l.answer(3, false, 7);
+    l.connected(0, 8);
+    l.connected(1, 8);
+    for (const c of [1, 2]) l.receipt(0, c, 9);
+    l.receipt(2, 2, 9);
+    const s = l.summary();
+    expect(s.perEvent[0 * PER_EVENT_FIELDS + F_LOST_IN_GAP]).toBe(1);
+    expect(s.perEvent[1 * PER_EVENT_FIELDS + F_LOST_IN_GAP]).toBe(1);
+    expect(s.perEvent[2 * PER_EVENT_FIELDS + F_LOST_IN_GAP]).toBe(0);
+    expect(s.perEvent[3 * PER_EVENT_FIELDS + F_LOST_IN_GAP]).toBe(0);
+    // lost is not missing: the resuming connection's missing notification is not owed (not its user)
+    expect(fields(s, 0)).toMatchObject({ expected: 2, delivered: 2, missing: 0 });
+    expect(s.gapLossConnCount).toBe(1);
+    expect(s.gapLossConns).toEqual([{ ordinal: 0, label: 'u1#1', count: 2 }]);
+    expect(s.offenders.filter((o) => o.kind === 'lostInGap').map((o) => o.idx)).toEqual([0, 1]);
+  });
+
+  it('R9: an event that reached a connection in its gap anyway is not lost', () => {
+    const l = new Ledger(conns(1));
+    open(l);
+    l.lost(0, 5, false);
+    l.fire(0, T_BUG_REPORT, null, 4, 4);
+    l.receipt(0, 0, 5);
+    l.answer(0, true, 6);
+    l.connected(0, 7);
+    const s = l.summary();
+    expect(s.perEvent[F_LOST_IN_GAP]).toBe(0);
+    expect(s.gapLossConnCount).toBe(0);
   });
 
   it('R6: a connection given up at the connect deadline that connects later stays failed', () => {

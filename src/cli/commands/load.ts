@@ -13,6 +13,7 @@ import { formatHtmlReport } from '../../loadtest/report-html.ts';
 import { formatJUnit } from '../../loadtest/report-junit.ts';
 import { formatMarkdownSummary } from '../../loadtest/report-markdown.ts';
 import { formatTextSummary } from '../../loadtest/report-text.ts';
+import { parseChurn, parseStorm } from '../../loadtest/churn.ts';
 import { loadScenario, parseMix, type Scenario } from '../../loadtest/scenario.ts';
 import { parseShardSpec, type DistributedOptions } from '../../loadtest/distributed.ts';
 import type { LoadTestInput, LoadTestOptions, LoadTestResult } from '../../loadtest/types.ts';
@@ -44,6 +45,10 @@ export interface LoadFlags {
   runId?: string;
   shard?: string;
   shardWait?: string;
+  churn?: string;
+  storm?: string[];
+  seed?: string;
+  tokenTtl?: string;
 }
 
 export interface LoadSettings {
@@ -143,6 +148,25 @@ export function resolveLoadSettings(
     set('rateLimit', rl);
   }
   if (flags.skipRateLimit) set('skipRateLimit', true);
+  if (flags.churn !== undefined) {
+    const c = parseChurn(flags.churn);
+    if ('error' in c) throw new InvalidOptionError('--churn', c.error);
+    set('churn', c);
+  }
+  if (flags.storm !== undefined) {
+    set(
+      'storms',
+      flags.storm.map((text) => {
+        const st = parseStorm(text);
+        if ('error' in st) throw new InvalidOptionError('--storm', st.error);
+        return st;
+      }),
+    );
+  }
+  set('seed', int('--seed', flags.seed, 0, 0xffffffff));
+  const ttl = duration('--token-ttl', flags.tokenTtl, false);
+  if (ttl !== undefined && ttl < 1000) throw new InvalidOptionError('--token-ttl', `expected at least 1s (tokens expire in whole seconds), got '${flags.tokenTtl}'`);
+  set('tokenTtlMs', ttl);
   if (flags.report !== undefined && flags.report.trim() === '') throw new InvalidOptionError('--report', 'expected a file path');
   if (flags.junit !== undefined && flags.junit.trim() === '') throw new InvalidOptionError('--junit', 'expected a file path');
   if (flags.html !== undefined && flags.html.trim() === '') throw new InvalidOptionError('--html', 'expected a file path');
@@ -232,6 +256,10 @@ export function registerLoadCommand(program: Command, io: CliIO): void {
     .option('--run-id <id>', 'sharded run: names the run, the same on every shard')
     .option('--shard <K/N>', 'sharded run: this is shard K of N (auto/N: K from JOB_COMPLETION_INDEX + 1)')
     .option('--shard-wait <duration>', 'sharded run: how long to wait for the other shards (default 5m)')
+    .option('--churn <P%/interval>', 'every interval from the start of firing, cut P% of the open connections abruptly (no close frame), e.g. 5%/2s')
+    .option('--storm <P%@T>', 'at T after firing starts, cut P% of the connections at once, e.g. 50%@10s; repeatable', collect)
+    .option('--token-ttl <duration>', 'mint tokens with this lifetime, e.g. 5s: on 4001 each connection mints a fresh one and resumes')
+    .option('--seed <n>', 'seed of the choice of connections to cut (default: random, printed in the report)')
     .addHelpText(
       'after',
       `
@@ -244,13 +272,19 @@ Examples:
   $ bugzapp load --users 100 --events 200 --rate 40 --report R.json --html R.html
   $ bugzapp load --url http://127.0.0.1:8000 --users 3000 --events 900 --rate 30 \
       --coordinator redis://127.0.0.1:6379 --run-id nightly-42 --shard 2/3   # one of three shards
+  $ bugzapp load --users 200 --events 300 --rate 30 --churn 10%/2s --storm 50%@5s
+  $ bugzapp load --url http://127.0.0.1:8000 --churn 5%/2s --gate "lost_in_gaps<=50"   # a server without resume
 
 Gates: <figure> <op> <value>[unit], ops == != <= >= < >, units % ms s /s. Figures include
   delivery, missing, duplicated, misrouted, out_of_order, late (also .bug_report/.comment/.notification),
   p50 p90 p99 p999 max, broadcast_p99, notification_p99, spread_p99, connect_p99, rest_p99,
   p99_max_1s (the worst one-second p99), deliveries_per_sec, connect_errors, rest_errors, rest_unanswered,
   rest_answered_late, drain_complete (pass|fail), rate_limit (pass|fail|unsupported|skipped),
+  cuts, reconnects, reconnect_p50, reconnect_p99, resume_p99, replayed, gave_up, lost_in_gaps,
+  storm_all_back, slow_consumer_closes, token_refreshes,
   event_loop_lag_p99 (${FIGURE_NAMES.length} in all; see the JSON report's "figures").
+With --churn or --storm, events fired while a connection reconnects without resume are lost: that
+  fails the run unless a gate allows it (--gate "lost_in_gaps<=N").
 Every REST operation is accounted for: one never answered, failed or answered after the drain fails
   the rest check unless a gate on its figure judges it (--gate "rest_unanswered<=4").
 Exit: 0 pass, 1 a gate or check failed (or Ctrl-C stopped the run), 2 usage or harness error

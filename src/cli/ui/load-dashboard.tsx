@@ -168,6 +168,12 @@ export function LoadDashboard({ state }: { state: LoadViewState }) {
       </Box>
       <PhaseLine phase={s.phase} />
       <Bar label="connections" value={s.connect.opened} total={s.connect.target} color="blue" suffix={`${s.connect.errors} errors`} />
+      {s.churn ? (
+        <Text>
+          {'  '}reconnecting <Text color={s.churn.reconnecting > 0 ? 'yellow' : 'green'}>{s.churn.reconnecting}</Text> now, {s.churn.cuts} cut,{' '}
+          {s.churn.reconnects} reconnects
+        </Text>
+      ) : null}
       <Bar
         label="events"
         value={s.fire.fired}

@@ -10,6 +10,8 @@ export interface LoadViewState {
   targets: string[];
   scenario: string | undefined;
   connect: { opened: number; target: number; errors: number };
+  /** Runs with churn or storms: connections cut so far, reconnecting now, reopened so far. */
+  churn: { cuts: number; reconnecting: number; reconnects: number } | undefined;
   fire: { fired: number; target: number; accepted: number; restErrors: number };
   delivery: {
     delivered: number;
@@ -46,6 +48,7 @@ export function initialLoadState(plan: {
     targets: plan.targets,
     scenario: plan.scenario,
     connect: { opened: 0, target: plan.connections, errors: 0 },
+    churn: undefined,
     fire: { fired: 0, target: plan.events, accepted: 0, restErrors: 0 },
     delivery: { delivered: 0, expected: 0, duplicated: 0, misrouted: 0, latency: { p50: 0, p90: 0, p99: 0, max: 0, count: 0 } },
     generator: undefined,
@@ -65,6 +68,8 @@ export function reduceLoadProgress(s: LoadViewState, e: LoadProgressEvent): Load
       return { ...s, server: e.url, targets: [e.url] };
     case 'connect':
       return { ...s, connect: { opened: e.opened, target: e.target, errors: e.errors } };
+    case 'churn':
+      return { ...s, churn: { cuts: e.cuts, reconnecting: e.reconnecting, reconnects: e.reconnects } };
     case 'fire':
       return { ...s, fire: { fired: e.fired, target: e.target, accepted: e.accepted, restErrors: e.restErrors } };
     case 'delivery':
@@ -116,6 +121,7 @@ export function formatProgressLine(s: LoadViewState): string {
     `fired ${s.fire.fired}/${s.fire.target}${s.fire.restErrors ? ` (${s.fire.restErrors} REST errors)` : ''}`,
     `delivered ${s.delivery.delivered}/${s.delivery.expected}`,
   ];
+  if (s.churn) parts.splice(1, 0, `${s.churn.reconnecting} reconnecting (${s.churn.cuts} cut)`);
   if (s.delivery.duplicated) parts.push(`${s.delivery.duplicated} duplicated`);
   if (s.delivery.misrouted) parts.push(`${s.delivery.misrouted} misrouted`);
   if (s.delivery.latency.count) parts.push(`p99 ${formatLatency(s.delivery.latency.p99)}`);
