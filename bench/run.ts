@@ -8,18 +8,19 @@ import { DEV_SECRET } from '../src/protocol/index.ts';
 import { loopbackSources } from './client-pool.ts';
 import { runServerCase, type TargetName } from './cases/server.ts';
 import { runLoadCase } from './cases/load.ts';
+import { runCliCase } from './cases/cli.ts';
 import { runRedisCase } from './cases/redis.ts';
 import { runStartupCase } from './cases/startup.ts';
 import { describeMachine, formatMarkdown, formatPlain, type CaseResult, type Machine } from './report.ts';
 
-const CASES = ['server', 'load', 'redis', 'startup'] as const;
+const CASES = ['server', 'load', 'cli', 'redis', 'startup'] as const;
 type CaseName = (typeof CASES)[number];
 const TARGETS: readonly TargetName[] = ['baseline', 'ours', 'fastapi'];
 
 const HELP = `Usage: npm run bench -- [options]
 
   --quick                 a short run (1,000 connections, 4 s) to check the harness
-  --case <names>          comma-separated, repeatable: server (default), load, redis, startup, all
+  --case <names>          comma-separated, repeatable: server (default), load, cli, redis, startup, all
   --targets <names>       server case targets: baseline,ours[,fastapi] (default baseline,ours,fastapi)
   --connections <n>       receiving connections (default 4000)
   --rate <n>              broadcasts per second (default 20; load case 40)
@@ -38,6 +39,7 @@ Examples:
   npm run bench -- --case server --targets baseline,ours
   npm run bench -- --case load,redis
   npm run bench -- --case startup
+  npm run bench -- --case cli                  # bugzapp load (CLI) beside the bare receiver, 4,000 conns, 40/s
 `;
 
 /** A bad flag: printed as one line, exit code 2. */
@@ -151,6 +153,20 @@ async function main(): Promise<number> {
         const rate = positiveInt('rate', values.rate, 40);
         results.push(
           await runLoadCase({ ...common, connections, rate, durationMs: durationS * 1000, drainTimeoutMs: 15_000 }),
+        );
+        break;
+      }
+      case 'cli': {
+        // the CLI's own configuration: --users N/2 --conns-per-user 2 --events 200 --rate 40 --mix bug_report:100
+        const rate = positiveInt('rate', values.rate, 40);
+        results.push(
+          await runCliCase({
+            ...common,
+            users: Math.ceil(connections / 2),
+            rate,
+            events: quick ? rate * durationS : 200,
+            rssConnections: idleConnections,
+          }),
         );
         break;
       }
