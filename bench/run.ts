@@ -25,6 +25,7 @@ const HELP = `Usage: npm run bench -- [options]
   --connections <n>       receiving connections (default 4000)
   --rate <n>              broadcasts per second (default 20; load case 40)
   --duration <s>          seconds of measured broadcasts (default 12)
+  --events <n>            cli case: broadcasts (--events of bugzapp load; default 200)
   --idle-connections <n>  connections for RSS per idle connection (default 10000; 0 skips)
   --workers <n>           client worker threads (default 2)
   --rounds <n>            fan-out rounds per server, alternating order; the median-p99 round is shown (default 1)
@@ -68,6 +69,7 @@ async function main(): Promise<number> {
       targets: { type: 'string', multiple: true },
       connections: { type: 'string' },
       rate: { type: 'string' },
+      events: { type: 'string' },
       duration: { type: 'string' },
       'idle-connections': { type: 'string' },
       workers: { type: 'string' },
@@ -164,7 +166,7 @@ async function main(): Promise<number> {
             ...common,
             users: Math.ceil(connections / 2),
             rate,
-            events: quick ? rate * durationS : 200,
+            events: positiveInt('events', values.events, quick ? rate * durationS : 200),
             rssConnections: idleConnections,
           }),
         );
