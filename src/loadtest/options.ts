@@ -27,12 +27,17 @@ export const LOAD_DEFAULTS = {
  * `--workers auto`: the cores the server under test leaves free. Targets are loopback only, so the server
  * always shares the machine: one core per server instance (a started reference server is one) and one
  * for the main thread (it fires the REST calls), at least one worker, and no more than one per 500
- * connections (a worker costs start-up time and memory). 2 cores, one server: 1 worker.
+ * connections. 2 cores, one server: 1 worker. A small run (under AUTO_WORKERS_FROM connections) stays in
+ * the main thread: a worker's start-up and memory buy nothing there.
  */
 export function autoWorkers(serverInstances: number, connections: number, cores = availableParallelism()): number {
+  if (connections < AUTO_WORKERS_FROM) return 0;
   const free = cores - Math.max(1, serverInstances) - 1;
   return Math.max(1, Math.min(free, Math.ceil(connections / 500), 64));
 }
+
+/** Connections from which `--workers auto` moves them off the main thread. */
+export const AUTO_WORKERS_FROM = 1000;
 
 /** Source addresses to rotate: one per ~20,000 connections keeps clear of ephemeral-port exhaustion. */
 export function defaultLocalAddresses(connections: number): string[] {

@@ -37,7 +37,7 @@ export interface LoadTestOptions {
   /**
    * Worker threads holding the connections; 0 = all in the main thread. Given as 'auto': the cores the
    * server under test leaves free (cores minus one per server instance minus the main thread), at least
-   * one, so one on a 2-core machine that also runs the server. @default 'auto'
+   * one, so one on a 2-core machine that also runs the server; under 1,000 connections, 0. @default 'auto'
    */
   workers: number;
   /** The limit to check; undefined = what the server advertises, else measured. */

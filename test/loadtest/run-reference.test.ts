@@ -69,8 +69,8 @@ describe('runLoadTest against the reference server', () => {
     for (const name of ['seq', 'cursor', 'resume', 'restAuth', 'patch', 'delete', 'rateLimitAdvertised'] as const) {
       expect(r.capabilities[name].status, name).toBe('supported');
     }
-    // --workers auto (the default): 40 connections need one worker beside the main thread
-    expect(r.generator.threads.map((x) => x.thread)).toEqual(['main', 'worker-0']);
+    // --workers auto (the default): 40 connections stay in the main thread
+    expect(r.generator.threads.map((x) => x.thread)).toEqual(['main']);
     // the dashboard's feed: phases in order, and the connect/delivery figures it draws
     const phases = progress.filter((e) => e.kind === 'phase').map((e) => (e as { phase: string }).phase);
     expect(phases).toEqual(['starting', 'connect', 'fire', 'drain', 'rate-limit', 'closing', 'done']);

@@ -22,8 +22,9 @@ describe('resolveLoadTestOptions', () => {
     expect(autoWorkers(1, 4000, 8)).toBe(6);
     expect(autoWorkers(2, 4000, 8)).toBe(5);
     expect(autoWorkers(1, 4000, 1)).toBe(1);
-    // no more workers than one per 500 connections
-    expect(autoWorkers(1, 10, 16)).toBe(1);
+    // a small run stays in the main thread; no more workers than one per 500 connections
+    expect(autoWorkers(1, 999, 16)).toBe(0);
+    expect(autoWorkers(1, 1000, 16)).toBe(2);
     expect(autoWorkers(1, 1200, 16)).toBe(3);
     expect(resolveLoadTestOptions({ workers: 'auto', users: 4000, urls: ['http://127.0.0.1:1'] }).workers).toBe(autoWorkers(1, 4000));
     expect(resolveLoadTestOptions({ workers: 3 }).workers).toBe(3);

@@ -192,7 +192,7 @@ export function registerLoadCommand(program: Command, io: CliIO): void {
     .option('--junit <file>', 'write one JUnit test case per gate and per check')
     .option('--html <file>', 'write a self-contained HTML page: verdict, tables and charts over time')
     .option('--json', 'print the JSON report on stdout instead of the summary (progress stays on stderr)')
-    .option('--workers <n|auto>', 'worker threads holding the connections, 0 = main thread; auto = the cores the server leaves free, at least 1 (default auto)')
+    .option('--workers <n|auto>', 'worker threads holding the connections, 0 = main thread; auto = the cores the server leaves free, at least 1 (0 under 1,000 connections) (default auto)')
     .option('--rate-limit <max/window>', 'the limit to check, e.g. 10/1s (default: what the server advertises, else measured)')
     .option('--skip-rate-limit', 'skip the rate-limit probe')
     .addHelpText(
