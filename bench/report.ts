@@ -3,12 +3,13 @@
 import os from 'node:os';
 import type { ServerCaseResult } from './cases/server.ts';
 import type { LoadCaseResult } from './cases/load.ts';
+import type { CliCaseResult } from './cases/cli.ts';
 import type { RedisCaseResult } from './cases/redis.ts';
 import type { StartupCaseResult, StartupFigures } from './cases/startup.ts';
 import type { ShardsCaseResult } from './cases/shards.ts';
 import type { FanoutResult, IdleResult } from './measure.ts';
 
-export type CaseResult = ServerCaseResult | LoadCaseResult | RedisCaseResult | StartupCaseResult | ShardsCaseResult;
+export type CaseResult = ServerCaseResult | LoadCaseResult | CliCaseResult | RedisCaseResult | StartupCaseResult | ShardsCaseResult;
 
 export interface Machine {
   cpu: string;
@@ -179,6 +180,32 @@ function loadTable(r: LoadCaseResult): Table {
   return { title: `bugzapp load against the baseline: ${int(r.scenario.connections)} connections, ${r.scenario.rate} broadcasts/s`, header: ['', 'bugzapp load'], rows, notes };
 }
 
+function cliTable(r: CliCaseResult): Table {
+  const c = r.cli;
+  const b = r.bare;
+  const rows: Row[] = [
+    ['connections', int(c?.connections), int(b?.connections)],
+    ['verified deliveries/s', int(c?.verifiedPerSec), int(b?.achievedPerSec)],
+    ['delivered / expected', c ? `${int(c.delivered)} / ${int(c.expected)} (missing ${c.missing}, dup ${c.duplicated})` : '–', b ? `${int(b.received)} / ${int(b.expected)} (missing ${b.missing}, dup ${b.duplicates})` : '–'],
+    ['broadcast p99', ms(c?.broadcastP99Ms), ms(b?.latency.p99Ms)],
+    ['generator CPU per verified delivery', c ? `${c.cpuUsPerDelivery.toFixed(1)} µs` : '–', b ? `${b.cpuUsPerDelivery.toFixed(1)} µs` : '–'],
+    ['peak RSS', c ? `${c.peakRssMiB.toFixed(0)} MiB` : '–', b ? `${b.peakRssMiB.toFixed(0)} MiB` : '–'],
+    ['generator lag p99 / valid', c ? `${ms(c.lagP99Ms)} / ${c.saturated ? 'SATURATED' : 'valid'} (${c.workers} worker${c.workers === 1 ? '' : 's'})` : '–', b ? (b.client.valid ? 'valid' : `INVALID: ${b.client.reasons[0] ?? ''}`) : '–'],
+  ];
+  if (r.memory) {
+    rows.push([`RSS per connection at ${int(r.memory.connections)}`, `${r.memory.perConnectionKiB.toFixed(1)} KiB`, '–']);
+    rows.push(['base RSS (2 connections, no terminal view)', `${r.memory.baseRssMiB.toFixed(0)} MiB`, '–']);
+  }
+  const notes = [...r.notes];
+  if (c) notes.push(`CLI: bugzapp ${c.args.map((a) => (a.startsWith('http') ? 'URL' : a)).join(' ')}`);
+  return {
+    title: `bugzapp load (the CLI) beside the bare receiver, against the baseline: ${int(r.scenario.connections)} connections, ${r.scenario.events} broadcasts at ${r.scenario.rate}/s`,
+    header: ['', 'bugzapp load (CLI)', 'bare receiver'],
+    rows,
+    notes,
+  };
+}
+
 function redisTable(r: RedisCaseResult): Table {
   const names = ['memory', 'redis'] as const;
   const fanout = names.map((n) => r.fanout.find((f) => f.target === n));
@@ -238,6 +265,8 @@ function tableOf(r: CaseResult): Table {
   switch (r.case) {
     case 'server':
       return serverTable(r);
+    case 'cli':
+      return cliTable(r);
     case 'load':
       return loadTable(r);
     case 'redis':

@@ -8,23 +8,25 @@ import { DEV_SECRET } from '../src/protocol/index.ts';
 import { loopbackSources } from './client-pool.ts';
 import { runServerCase, type TargetName } from './cases/server.ts';
 import { runLoadCase } from './cases/load.ts';
+import { runCliCase } from './cases/cli.ts';
 import { runRedisCase } from './cases/redis.ts';
 import { runStartupCase } from './cases/startup.ts';
 import { runShardsCase } from './cases/shards.ts';
 import { describeMachine, formatMarkdown, formatPlain, type CaseResult, type Machine } from './report.ts';
 
-const CASES = ['server', 'load', 'redis', 'startup', 'shards'] as const;
+const CASES = ['server', 'load', 'cli', 'redis', 'startup', 'shards'] as const;
 type CaseName = (typeof CASES)[number];
 const TARGETS: readonly TargetName[] = ['baseline', 'ours', 'fastapi'];
 
 const HELP = `Usage: npm run bench -- [options]
 
   --quick                 a short run (1,000 connections, 4 s) to check the harness
-  --case <names>          comma-separated, repeatable: server (default), load, redis, startup, shards, all
+  --case <names>          comma-separated, repeatable: server (default), load, cli, redis, startup, shards, all
   --targets <names>       server case targets: baseline,ours[,fastapi] (default baseline,ours,fastapi)
   --connections <n>       receiving connections (default 4000)
   --rate <n>              broadcasts per second (default 20; load case 40)
   --duration <s>          seconds of measured broadcasts (default 12)
+  --events <n>            cli case: broadcasts (--events of bugzapp load; default 200)
   --idle-connections <n>  connections for RSS per idle connection (default 10000; 0 skips)
   --workers <n>           client worker threads (default 2)
   --rounds <n>            fan-out rounds per server, alternating order; the median-p99 round is shown (default 1)
@@ -39,6 +41,7 @@ Examples:
   npm run bench -- --case server --targets baseline,ours
   npm run bench -- --case load,redis
   npm run bench -- --case startup
+  npm run bench -- --case cli                  # bugzapp load (CLI) beside the bare receiver, 4,000 conns, 40/s
 `;
 
 /** A bad flag: printed as one line, exit code 2. */
@@ -67,6 +70,7 @@ async function main(): Promise<number> {
       targets: { type: 'string', multiple: true },
       connections: { type: 'string' },
       rate: { type: 'string' },
+      events: { type: 'string' },
       duration: { type: 'string' },
       'idle-connections': { type: 'string' },
       workers: { type: 'string' },
@@ -152,6 +156,20 @@ async function main(): Promise<number> {
         const rate = positiveInt('rate', values.rate, 40);
         results.push(
           await runLoadCase({ ...common, connections, rate, durationMs: durationS * 1000, drainTimeoutMs: 15_000 }),
+        );
+        break;
+      }
+      case 'cli': {
+        // the CLI's own configuration: --users N/2 --conns-per-user 2 --events 200 --rate 40 --mix bug_report:100
+        const rate = positiveInt('rate', values.rate, 40);
+        results.push(
+          await runCliCase({
+            ...common,
+            users: Math.ceil(connections / 2),
+            rate,
+            events: positiveInt('events', values.events, quick ? rate * durationS : 200),
+            rssConnections: idleConnections,
+          }),
         );
         break;
       }

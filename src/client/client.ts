@@ -90,6 +90,13 @@ export interface BugzappClientOptions {
    * track `seq`; this only spares a listener from re-encoding.
    */
   onFrame?: (data: Buffer, receivedAt: number) => void;
+  /**
+   * Fast path: parses a text frame in place of `decodeServerMessage`, and must return (or throw) what
+   * it would. The load tester passes one shared decoder (createSharedDecoder) to all its connections,
+   * so a broadcast is parsed once per thread, not once per socket. Messages may then be shared and
+   * frozen. @default decodeServerMessage
+   */
+  decode?: (data: Buffer) => ServerMessage | undefined;
 }
 
 export type ClientState =
@@ -169,6 +176,7 @@ interface Resolved {
   random: () => number;
   schedule: (fn: () => void, ms: number) => () => void;
   onFrame: ((data: Buffer, receivedAt: number) => void) | undefined;
+  decode: (data: Buffer) => ServerMessage | undefined;
 }
 
 function checkInt(name: string, value: number, min: number): number {
@@ -221,6 +229,7 @@ export function resolveClientOptions(input: BugzappClientOptions): Resolved {
     random: input.random ?? Math.random,
     schedule: input.schedule ?? defaultSchedule,
     onFrame: input.onFrame,
+    decode: input.decode ?? decodeServerMessage,
   };
 }
 
@@ -600,7 +609,7 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     this.o.onFrame?.(data, receivedAt);
     let msg: ServerMessage | undefined;
     try {
-      msg = decodeServerMessage(data);
+      msg = this.o.decode(data);
     } catch (err) {
       if (err instanceof ProtocolError) this.emit('protocol-error', err);
       return;

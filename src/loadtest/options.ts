@@ -1,5 +1,6 @@
 // Resolving runLoadTest's options once at the boundary: defaults first, ranges and exclusive pairs
 // checked, errors that name the option. Inner code trusts LoadTestOptions.
+import { availableParallelism } from 'node:os';
 import { BugzappError, InvalidOptionError } from '../errors.ts';
 import { DEV_SECRET } from '../protocol/index.ts';
 import { MIX_OPERATIONS, type LoadMix, type LoadTestInput, type LoadTestOptions } from './types.ts';
@@ -13,7 +14,7 @@ export const LOAD_DEFAULTS = {
   mix: { bug_report: 70, comment: 20, update: 10 } as LoadMix,
   assignRatio: 0.5,
   drainTimeoutMs: 10_000,
-  workers: 0,
+  workers: 'auto',
   skipRateLimit: false,
   userIdBase: 0,
   saturationLagMs: 100,
@@ -21,6 +22,22 @@ export const LOAD_DEFAULTS = {
   connectTimeoutMs: 30_000,
   startServer: true,
 } as const;
+
+/**
+ * `--workers auto`: the cores the server under test leaves free. Targets are loopback only, so the server
+ * always shares the machine: one core per server instance (a started reference server is one) and one
+ * for the main thread (it fires the REST calls), at least one worker, and no more than one per 500
+ * connections. 2 cores, one server: 1 worker. A small run (under AUTO_WORKERS_FROM connections) stays in
+ * the main thread: a worker's start-up and memory buy nothing there.
+ */
+export function autoWorkers(serverInstances: number, connections: number, cores = availableParallelism()): number {
+  if (connections < AUTO_WORKERS_FROM) return 0;
+  const free = cores - Math.max(1, serverInstances) - 1;
+  return Math.max(1, Math.min(free, Math.ceil(connections / 500), 64));
+}
+
+/** Connections from which `--workers auto` moves them off the main thread. */
+export const AUTO_WORKERS_FROM = 1000;
 
 /** Source addresses to rotate: one per ~20,000 connections keeps clear of ephemeral-port exhaustion. */
 export function defaultLocalAddresses(connections: number): string[] {
@@ -116,7 +133,10 @@ export function resolveLoadTestOptions(input: LoadTestInput = {}): LoadTestOptio
     mix,
     assignRatio: checkNumber('assignRatio', defined.assignRatio ?? LOAD_DEFAULTS.assignRatio, 0, 1),
     drainTimeoutMs: checkInt('drain-timeout', defined.drainTimeoutMs ?? LOAD_DEFAULTS.drainTimeoutMs, 0),
-    workers: checkInt('workers', defined.workers ?? LOAD_DEFAULTS.workers, 0, 64),
+    workers:
+      (defined.workers ?? LOAD_DEFAULTS.workers) === 'auto'
+        ? autoWorkers(urls.length, total)
+        : checkInt('workers', defined.workers, 0, 64),
     ...(rateLimit !== undefined ? { rateLimit: { max: rateLimit.max, windowMs: rateLimit.windowMs } } : {}),
     skipRateLimit: defined.skipRateLimit ?? LOAD_DEFAULTS.skipRateLimit,
     localAddresses: [...localAddresses],

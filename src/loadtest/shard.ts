@@ -2,6 +2,7 @@
 // record (presence, receipts, answers) to its Ledger, which alone decides what is owed; latencies go into
 // local HDR histograms, and only summaries leave. Runs in the main thread or in a worker (shard-worker.ts).
 import { BugzappClient } from '../client/client.ts';
+import { createSharedDecoder, type FrameDecoder } from '../client/shared-decode.ts';
 import type { LoggedEvent } from '../protocol/index.ts';
 import { performance } from 'node:perf_hooks';
 import { now } from './clock.ts';
@@ -21,6 +22,8 @@ interface PendingReceipt {
 }
 
 const MAX_PENDING = 200_000;
+/** How often the live latency histogram is re-encoded for progress, ms. */
+const LIVE_LATENCY_EVERY_MS = 1000;
 
 export class Shard {
   private readonly init: ShardInit;
@@ -40,6 +43,14 @@ export class Shard {
   private lastAction = '';
   private lastIdx = 0;
   private lastKey = '';
+  // receive path: one decoder for all connections (a broadcast is parsed once per shard), and the
+  // message it last matched to an event (the same object for every socket of the broadcast)
+  private readonly decode: FrameDecoder = createSharedDecoder();
+  private lastMsg: LoggedEvent | undefined;
+  private lastMsgType = -1;
+  private liveEncoded: string | undefined;
+  private liveCount = -1;
+  private liveAt = 0;
   /** Receipts whose key is not known yet, listed under their key and their (type, action, id) alias. */
   private readonly pending = new Map<string, PendingReceipt[]>();
   private pendingCount = 0;
@@ -192,6 +203,7 @@ export class Shard {
         backoffCapMs: 2000,
         clock: now,
         wsOptions: { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 64 * 1024 * 1024 },
+        decode: this.decode, // receive path
       });
     } catch (err) {
       this.fail(c, (err as Error).message);
@@ -386,6 +398,15 @@ export class Shard {
 
   private onEvent(c: number, msg: LoggedEvent, at: number): void {
     this.frames++;
+    // the same decoded broadcast again (shared decoder): its event is already known
+    if (msg === this.lastMsg) {
+      if (msg.seq !== undefined) {
+        this.sawSeq = true;
+        this.ledger.order(c, this.lastMsgType, msg.seq, this.lastIdx);
+      }
+      this.record(this.lastIdx, c, at);
+      return;
+    }
     let t: number;
     let nonce: string | undefined;
     const payload = msg.payload as unknown as Record<string, unknown>;
@@ -405,6 +426,7 @@ export class Shard {
     if (nonce !== undefined && nonce === this.lastNonce && t === this.lastType && action === this.lastAction) {
       idx = this.lastIdx;
       key = this.lastKey;
+      this.lastMsg = msg;
     } else {
       key =
         nonce !== undefined
@@ -421,6 +443,8 @@ export class Shard {
         this.lastAction = action;
         this.lastIdx = idx;
         this.lastKey = key;
+        this.lastMsg = msg;
+        this.lastMsgType = t;
       }
     }
     let alias: string | undefined;
@@ -508,14 +532,22 @@ export class Shard {
     };
   }
 
-  /** Broadcasts and notifications together, for the live view (once per progress tick). */
+  /**
+   * Broadcasts and notifications together, for the live view: merged and encoded at most once a second
+   * and only when new receipts came (progress ticks in between send the last encoding again).
+   */
   private liveLatency(): string {
+    const count = this.hBroadcast.totalCount + this.hNotification.totalCount;
+    const t = now();
+    if (this.liveEncoded !== undefined && (count === this.liveCount || t - this.liveAt < LIVE_LATENCY_EVERY_MS)) return this.liveEncoded;
     const h = createHistogram();
     h.add(this.hBroadcast);
     h.add(this.hNotification);
-    const encoded = encodeHistogram(h);
+    this.liveEncoded = encodeHistogram(h);
     h.destroy();
-    return encoded;
+    this.liveCount = count;
+    this.liveAt = t;
+    return this.liveEncoded;
   }
 
   private async finish(): Promise<void> {
@@ -532,6 +564,7 @@ export class Shard {
   }
 
   private summarize(): ShardFinal {
+    this.liveEncoded = undefined; // the final figures are exact, not a second old
     // receipts whose key never matched a fired event (aliases are second names of the same receipt)
     for (const [key, list] of this.pending) {
       const t = key.startsWith('bug_report') ? T_BUG_REPORT : key.startsWith('comment') ? T_COMMENT : T_NOTIFICATION;

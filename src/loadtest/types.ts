@@ -34,7 +34,11 @@ export interface LoadTestOptions {
   assignRatio: number;
   /** How long to wait after the last fire for what is still expected. @default 10_000 */
   drainTimeoutMs: number;
-  /** Worker threads holding the connections; 0 = all in the main thread. @default 0 */
+  /**
+   * Worker threads holding the connections; 0 = all in the main thread. Given as 'auto': the cores the
+   * server under test leaves free (cores minus one per server instance minus the main thread), at least
+   * one, so one on a 2-core machine that also runs the server; under 1,000 connections, 0. @default 'auto'
+   */
   workers: number;
   /** The limit to check; undefined = what the server advertises, else measured. */
   rateLimit?: { max: number; windowMs: number };
@@ -66,7 +70,7 @@ export interface LoadTestOptions {
 }
 
 /** What callers pass: everything optional; resolveLoadTestOptions fills the defaults and checks ranges. */
-export type LoadTestInput = Partial<LoadTestOptions>;
+export type LoadTestInput = Partial<Omit<LoadTestOptions, 'workers'>> & { workers?: number | 'auto' };
 
 export type LoggedType = 'bug_report' | 'comment' | 'notification';
 

@@ -69,6 +69,7 @@ describe('runLoadTest against the reference server', () => {
     for (const name of ['seq', 'cursor', 'resume', 'restAuth', 'patch', 'delete', 'rateLimitAdvertised'] as const) {
       expect(r.capabilities[name].status, name).toBe('supported');
     }
+    // --workers auto (the default): 40 connections stay in the main thread
     expect(r.generator.threads.map((x) => x.thread)).toEqual(['main']);
     // the dashboard's feed: phases in order, and the connect/delivery figures it draws
     const phases = progress.filter((e) => e.kind === 'phase').map((e) => (e as { phase: string }).phase);

@@ -2,16 +2,32 @@
 import { describe, expect, it } from 'vitest';
 import { BugzappError, InvalidOptionError } from '../../src/errors.ts';
 import { compareSeq, plannedEvents, resolveLoadTestOptions } from '../../src/loadtest/index.ts';
+import { autoWorkers } from '../../src/loadtest/options.ts';
 import { addEncoded, createHistogram, encodeHistogram, recordMs, summarize } from '../../src/loadtest/histogram.ts';
 import { createRandom } from '../../src/loadtest/fire.ts';
 
 describe('resolveLoadTestOptions', () => {
   it('fills the defaults of the issue', () => {
     const o = resolveLoadTestOptions({});
-    expect(o).toMatchObject({ urls: [], users: 100, connsPerUser: 1, connectRate: 500, events: 200, rate: 50, drainTimeoutMs: 10_000, workers: 0 });
+    expect(o).toMatchObject({ urls: [], users: 100, connsPerUser: 1, connectRate: 500, events: 200, rate: 50, drainTimeoutMs: 10_000, workers: autoWorkers(0, 100) });
     expect(o.mix).toEqual({ bug_report: 70, comment: 20, update: 10 });
     expect(o.localAddresses).toEqual(['127.0.0.1']);
     expect(plannedEvents(o)).toBe(200);
+  });
+
+  it('--workers auto: the cores the server leaves free, at least one', () => {
+    // 2 cores beside one server: one worker; 8 cores, one server and the main thread: six
+    expect(autoWorkers(1, 4000, 2)).toBe(1);
+    expect(autoWorkers(0, 4000, 2)).toBe(1);
+    expect(autoWorkers(1, 4000, 8)).toBe(6);
+    expect(autoWorkers(2, 4000, 8)).toBe(5);
+    expect(autoWorkers(1, 4000, 1)).toBe(1);
+    // a small run stays in the main thread; no more workers than one per 500 connections
+    expect(autoWorkers(1, 999, 16)).toBe(0);
+    expect(autoWorkers(1, 1000, 16)).toBe(2);
+    expect(autoWorkers(1, 1200, 16)).toBe(3);
+    expect(resolveLoadTestOptions({ workers: 'auto', users: 4000, urls: ['http://127.0.0.1:1'] }).workers).toBe(autoWorkers(1, 4000));
+    expect(resolveLoadTestOptions({ workers: 3 }).workers).toBe(3);
   });
 
   it('rotates more loopback source addresses for large runs', () => {

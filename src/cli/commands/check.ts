@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createElement } from 'react';
 import type { Instance } from 'ink';
 import { Command } from 'commander';
 import { formatCheckJUnit, formatCheckLine, formatCheckMarkdown, formatCheckText, resolveCheckOptions, runCheck } from '../../check/index.ts';
@@ -13,8 +12,6 @@ import type { CheckOptions, CheckResult } from '../../check/types.ts';
 import { resolveWsUrl } from '../../client/index.ts';
 import { InvalidOptionError, isBugzappError } from '../../errors.ts';
 import { CliExit, type CliIO } from '../io.ts';
-import { renderView } from '../ui/render-view.ts';
-import { CheckView } from '../ui/check-view.tsx';
 import { caseEnded, caseStarted, initialCheckState, withResult, type CheckViewState } from '../ui/check-state.ts';
 
 const EXIT_USAGE = 2;
@@ -134,8 +131,14 @@ export async function runCheckCommand(flags: CheckFlags, io: CliIO): Promise<voi
   const tty = io.stdout.isTTY === true && !json;
   const planned = resolveCheckOptions(options).cases;
   let state: CheckViewState = initialCheckState(options.url, planned);
-  let ink: Instance | undefined = tty ? renderView(createElement(CheckView, { state }), io) : undefined;
-  const redraw = (): void => void ink?.rerender(createElement(CheckView, { state }));
+  // React and Ink are loaded only for a terminal view (they are about 50 MB of every command's RSS)
+  const view = tty
+    ? await Promise.all([import('react'), import('../ui/render-view.ts'), import('../ui/check-view.tsx')]).then(
+        ([react, rv, cv]) => ({ h: react.createElement, renderView: rv.renderView, CheckView: cv.CheckView }),
+      )
+    : undefined;
+  let ink: Instance | undefined = view ? view.renderView(view.h(view.CheckView, { state }), io) : undefined;
+  const redraw = (): void => void (view && ink?.rerender(view.h(view.CheckView, { state })));
   // plain progress: lines on stdout, or on stderr when stdout carries the JSON
   const progress = json ? io.stderr : io.stdout;
   const stopInk = async (): Promise<void> => {

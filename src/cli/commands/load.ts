@@ -141,7 +141,7 @@ export function resolveLoadSettings(
     set('mix', parsed.mix);
   }
   set('drainTimeoutMs', duration('--drain-timeout', flags.drainTimeout, true));
-  set('workers', int('--workers', flags.workers, 0, 64));
+  set('workers', flags.workers?.trim() === 'auto' ? 'auto' : int('--workers', flags.workers, 0, 64));
   if (flags.rateLimit !== undefined) {
     const rl = parseRate(flags.rateLimit);
     if (!rl || rl.max < 1) throw new InvalidOptionError('--rate-limit', `expected max/window like 10/1s, got '${flags.rateLimit}'`);
@@ -249,7 +249,7 @@ export function registerLoadCommand(program: Command, io: CliIO): void {
     .option('--junit <file>', 'write one JUnit test case per gate and per check')
     .option('--html <file>', 'write a self-contained HTML page: verdict, tables and charts over time')
     .option('--json', 'print the JSON report on stdout instead of the summary (progress stays on stderr)')
-    .option('--workers <n>', 'worker threads holding the connections, 0 = main thread (default 0)')
+    .option('--workers <n|auto>', 'worker threads holding the connections, 0 = main thread; auto = the cores the server leaves free, at least 1 (0 under 1,000 connections) (default auto)')
     .option('--rate-limit <max/window>', 'the limit to check, e.g. 10/1s (default: what the server advertises, else measured)')
     .option('--skip-rate-limit', 'skip the rate-limit probe')
     .option('--coordinator <redis-url>', 'sharded run: the Redis the shards coordinate through, e.g. redis://10.0.0.5:6379')
