@@ -179,6 +179,16 @@ export class CheckContext {
     return { status: res.statusCode, text, json, contentType: Array.isArray(ct) ? ct.join(',') : (ct ?? '') };
   }
 
+  /**
+   * Whether the server has no `method` on /bug-reports/{id} at all (405 Method Not Allowed on a report
+   * that does not exist), asked before a case creates its data, so that a server without PATCH or
+   * DELETE is reported unsupported even when its POST is what fails. Undefined when it has it.
+   */
+  async methodAbsent(method: 'PATCH' | 'DELETE', userId: string): Promise<string | undefined> {
+    const r = await this.http(method, '/bug-reports/0', { token: await this.token(userId), ...(method === 'PATCH' ? { body: { status: 'open' } } : {}) });
+    return r.status === 405 ? `${method} answered 405` : undefined;
+  }
+
   /** POST /bug-reports/ as `userId`; throws when the server does not answer 201 with a report. */
   async createReport(userId: string, body: { title: string; assignee_id?: string; description?: string }): Promise<BugReport> {
     const r = await this.http('POST', '/bug-reports/', { token: await this.token(userId), body });

@@ -356,8 +356,9 @@ export class Shard {
       // the loss starts now, not when the client notices: set before the socket goes
       this.lossAt[c] = at;
       this.reconnecting++;
+      // a new cut supersedes the last: a storm's connection cut again by churn is the churn's now
+      this.stormOf[c] = storm;
       if (storm >= 0) {
-        this.stormOf[c] = storm;
         this.res.storms[storm]!.cut++;
         this.res.stormCuts++;
       } else this.res.churnCuts++;
