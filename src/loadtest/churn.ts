@@ -2,6 +2,7 @@
 // interval from the start of the fire phase, `--storm P%@T` once at T) and which ones (a seeded choice,
 // so the same seed and the same connections cut the same ones). The shard runs it with one timer.
 import { parseDuration } from '../units.ts';
+import { createRandom } from './random.ts';
 
 export interface ChurnSpec {
   /** Percent of the open connections cut each interval, (0, 100]. */
@@ -79,17 +80,8 @@ export function pickCuts(candidates: readonly number[], percent: number, random:
   return pool.slice(0, k);
 }
 
-/** mulberry32: a small seeded generator of [0, 1), the same sequence for the same seed everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The fire phase's seeded generator (mulberry32): the same seed picks the same cuts everywhere. */
+export const seededRandom = createRandom;
 
 /** The seed of one shard's generator: the run's seed mixed with the shard id. */
 export function shardSeed(seed: number, shardId: number): number {

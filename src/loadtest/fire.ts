@@ -6,6 +6,7 @@ import { createRestClient, type RestClient } from '../client/index.ts';
 import { mintTokenSync, type BugReport, type Comment } from '../protocol/index.ts';
 import { createHistogram, recordMs, type Histogram } from './histogram.ts';
 import { now } from './clock.ts';
+import { createRandom } from './random.ts';
 import { T_BUG_REPORT, T_COMMENT, T_NOTIFICATION } from './shard-protocol.ts';
 import type { LoadMix, MixOperation } from './types.ts';
 
@@ -58,17 +59,6 @@ export interface FireOptions {
   onError?: (message: string) => void;
 }
 
-/** Deterministic PRNG (mulberry32): the same options fire the same mix. */
-export function createRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class Firer {
   readonly events: FiredEvent[] = [];

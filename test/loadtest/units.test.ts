@@ -4,7 +4,7 @@ import { BugzappError, InvalidOptionError } from '../../src/errors.ts';
 import { compareSeq, plannedEvents, resolveLoadTestOptions } from '../../src/loadtest/index.ts';
 import { autoWorkers } from '../../src/loadtest/options.ts';
 import { addEncoded, createHistogram, encodeHistogram, recordMs, summarize } from '../../src/loadtest/histogram.ts';
-import { createRandom } from '../../src/loadtest/fire.ts';
+import { createRandom } from '../../src/loadtest/random.ts';
 
 describe('resolveLoadTestOptions', () => {
   it('fills the defaults of the issue', () => {

@@ -1,0 +1,13 @@
+// The load tester's one seeded generator: the fire mix and the choice of connections to cut.
+
+/** Deterministic PRNG (mulberry32): the same seed gives the same sequence everywhere (the fire mix, the cuts). */
+export function createRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
