@@ -1,6 +1,6 @@
 // Case `cli`: what a user gets from `bugzapp load` itself (the compiled CLI in its own process, default
 // --workers auto) against the baseline ws server, side by side with the bench's bare receiver
-// (bench/raw-ws.ts, which also checks every delivery) on the same server, same connections and rate.
+// (src/client/lean-transport.ts, which also checks every delivery) on the same server, same connections and rate.
 // Figures: verified deliveries/s, generator CPU µs per verified delivery (the whole generator process,
 // sampled from /proc), peak RSS, broadcast p99; then the CLI's RSS per connection at 10,000 connections
 // and its base RSS (one connection, no terminal view).

@@ -11,7 +11,7 @@ import { connect, type Socket } from 'node:net';
 import type { Transport, TransportOptions, TransportSink } from './transport.ts';
 
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC11B65';
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const HEADER_END = Buffer.from('\r\n\r\n');
 /** The largest frame (or joined message) accepted; a bigger one closes with 1009. */
 const MAX_PAYLOAD = 64 * 1024 * 1024;
