@@ -202,6 +202,8 @@ export class Shard {
         backoffBaseMs: 200,
         backoffCapMs: 2000,
         clock: now,
+        // the lean transport for ws:// (no stream machinery, no closures per connection); wss:// needs ws
+        transport: spec.wsUrl.startsWith('ws://') ? 'lean' : 'ws',
         wsOptions: { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 64 * 1024 * 1024 },
         decode: this.decode, // receive path
       });
