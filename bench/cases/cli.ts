@@ -54,7 +54,8 @@ export interface CliCaseResult {
   notes: string[];
 }
 
-const BIN = `${REPO_ROOT}bin/bugzapp.js`;
+/** The CLI run: this tree's, or another build's bin/bugzapp.js (BUGZAPP_BENCH_CLI) to compare builds under the same conditions. */
+const BIN = process.env.BUGZAPP_BENCH_CLI || `${REPO_ROOT}bin/bugzapp.js`;
 
 /**
  * The exact command line of the CLI configuration, for bench/README.md and the report: the issue's
