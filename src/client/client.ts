@@ -87,6 +87,12 @@ export interface BugzappClientOptions {
   transport?: TransportKind;
   /** Extra options for the `ws` WebSocket (perMessageDeflate is off unless set here); `ws` transport only. */
   wsOptions?: WsClientOptions;
+  /**
+   * A number of the caller's, kept as `client.tag`: listeners shared by many clients (a plain
+   * `function`, called with the client as `this`) find their connection by it, so a caller holding
+   * thousands of clients needs no closure per client. @default 0
+   */
+  tag?: number;
   /** Receive timestamps, ms. @default Date.now */
   clock?: () => number;
   /** [0, 1) for the jitter. @default Math.random */
@@ -314,6 +320,8 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
   userId: string | undefined;
   rateLimit: RateLimitInfo | undefined;
   cursor: string | undefined;
+  /** The `tag` option. */
+  readonly tag: number;
   /** Connections opened so far. */
   connections = 0;
   /** Events dropped as duplicates so far. */
@@ -326,6 +334,7 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
   constructor(options: BugzappClientOptions) {
     super();
     this.o = resolveClientOptions(options);
+    this.tag = options.tag ?? 0;
     this.position = options.since;
     this.seen = new SeqRing(this.o.dedupeWindow);
   }
