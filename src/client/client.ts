@@ -617,6 +617,10 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
   private finish(error: BugzappError | undefined): void {
     if (this.endResult) return;
     this.endResult = error ? { error } : {};
+    // a close() waiting for its connection to end stops waiting when the client ends another way
+    const w = this.closeWaiter;
+    this.closeWaiter = undefined;
+    w?.();
     this.setState(error ? { state: 'closed', error } : { state: 'closed' });
     if (this.connectWaiter) {
       this.connectWaiter.reject(error ?? new ClientError('ERR_CLOSED', 'the client was closed before it connected'));
