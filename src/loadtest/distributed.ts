@@ -3,7 +3,13 @@
 // at the end); everything else is the single-process run on this shard's share of the work.
 //
 // Who owes what across machines: each shard feeds its local ledger the events fired by every shard.
-// Its own events are registered before their POST leaves, as on one process. Another shard's event is
+// Against a server with seq, the final figures come from log order (ledger.ts R10): every shard's
+// connections open before the connected barrier and every event is fired after it, so each connection's
+// initial cursor precedes every event of the run; a connection owes every event of its audience except
+// those it missed in a gap (given up, resume refused, lost without resume) that the order of receipts
+// places after its last receipt before the gap and before its first one after it. No clock is compared.
+// Without seq (and for the live figures that drive the drain), times: its own events are registered
+// before their POST leaves, as on one process. Another shard's event is
 // registered when its registration arrives through Redis, back-dated by a margin (`marginMs`) but never
 // to before this shard reached the connected barrier (every remote event was registered after that: its
 // shard had passed the barrier, which needs this shard to have arrived). Its answer counts from when the
@@ -23,7 +29,7 @@ import { F_DELIVERED, PER_EVENT_FIELDS, type LedgerSummary } from './ledger.ts';
 import { buildResult, REDACTED, type BuildInput, type FirerRecord } from './result.ts';
 import type { ShardFinal, ToShard } from './shard-protocol.ts';
 import { buildTimeline, type TimelinePart } from './timeline.ts';
-import type { LoadTestResult, ShardEntry } from './types.ts';
+import type { DistributionInfo, LoadTestResult, ShardEntry } from './types.ts';
 
 export interface DistributedOptions {
   /** redis://host:port of the coordinating Redis. */
@@ -98,7 +104,11 @@ interface Partial {
   timelineTo: number;
   maxStreamLagMs: number;
   generator: { cpuPercent: number; lagP99: number; saturated: boolean };
+  /** The rule its ledger judged by (absent from an older shard: the margin). */
+  eligibility?: Eligibility;
 }
+
+type Eligibility = DistributionInfo['eligibility'];
 
 export class DistributedRun {
   readonly k: number;
@@ -116,6 +126,7 @@ export class DistributedRun {
   private doneWaiter: (() => void) | undefined;
   private clockOffsetMs = 0;
   private maxStreamLagMs = 0;
+  private mode: Eligibility = 'remote-arrival-margin';
 
   private constructor(d: DistributedOptions, signal: AbortSignal | undefined) {
     this.d = d;
@@ -141,6 +152,12 @@ export class DistributedRun {
       throw err;
     }
     return run;
+  }
+
+  /** The eligibility rule of this shard's ledger: log order when the server has seq (R10), else times. */
+  eligibility(serverHasSeq: boolean): 'seq' | 'time' {
+    this.mode = serverHasSeq ? 'seq-log-order' : 'remote-arrival-margin';
+    return serverHasSeq ? 'seq' : 'time';
   }
 
   ownsUser(userIndex: number): boolean {
@@ -257,6 +274,7 @@ export class DistributedRun {
       timelineTo,
       maxStreamLagMs: Math.round(this.maxStreamLagMs),
       generator: local,
+      eligibility: this.mode,
     };
     await this.coord.putPartial(JSON.stringify(own));
     const all = await this.coord.allPartials(this.waitMs, this.signal);
@@ -367,16 +385,20 @@ export function mergePartials(parts: Partial[], marginMs: number): LoadTestResul
     };
   });
   merged.shards = shards;
+  // every shard judged by log order only when the server had seq for all of them
+  const bySeq = parts.every((p) => p.eligibility === 'seq-log-order');
+  const maxStreamLagMs = Math.max(...parts.map((p) => p.maxStreamLagMs));
   merged.distribution = {
     shards: parts.length,
-    eligibility: 'remote-arrival-margin',
+    eligibility: bySeq ? 'seq-log-order' : 'remote-arrival-margin',
     marginMs,
-    maxStreamLagMs: Math.max(...parts.map((p) => p.maxStreamLagMs)),
-    rule:
-      "a shard's own events are registered before their POST; another shard's event when its registration arrives through Redis, back-dated by the margin (never before the connected barrier), answered when its answer arrives; latency only where sender and receiver share a clock",
+    maxStreamLagMs,
+    rule: bySeq
+      ? "the server has seq: every connection opened before the first event (its cursor precedes the run), so it owes every event of its audience but those it did not receive in a gap (given up, resume refused, lost without resume) that the order of its shard's receipts places after its last receipt before the gap and before its first after it; no clock compared. The margin only paces the live figures; latency only where sender and receiver share a clock"
+      : "no seq: a shard's own events are registered before their POST; another shard's event when its registration arrives through Redis, back-dated by the margin (never before the connected barrier), answered when its answer arrives: correct as long as a registration arrives within the margin; latency only where sender and receiver share a clock",
   };
-  if (merged.distribution.maxStreamLagMs > marginMs) {
-    merged.errors = [...merged.errors, `a registration took ${merged.distribution.maxStreamLagMs} ms through Redis, more than the ${marginMs} ms margin`].slice(0, 20);
+  if (!bySeq && maxStreamLagMs > marginMs) {
+    merged.errors = [...merged.errors, `a registration took ${maxStreamLagMs} ms through Redis, more than the ${marginMs} ms margin`].slice(0, 20);
   }
   try {
     merged.timeline = buildTimeline(

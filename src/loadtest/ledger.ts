@@ -345,7 +345,10 @@ export class Ledger {
       this.oooByType[type]!++;
       const ev = idx >= 0 ? this.events[idx] : undefined;
       if (ev) this.flag(ev, c, FLAG_OOO);
-    } else this.lastSeq[c] = seq;
+      // R10: a seq out of order (or a repeat after a replay) does not link: the log order is one
+      return;
+    }
+    this.lastSeq[c] = seq;
     if (this.bySeq) this.link(c, seq, idx);
   }
 

@@ -184,6 +184,8 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
             progressIntervalMs: o.progressIntervalMs,
             nonceMark: NONCE_MARK,
             runTag: dist ? dist.runTag : runTag,
+            // sharded against a server with seq: what is owed from log order, no clock across machines
+            ...(dist?.eligibility(caps.seq) === 'seq' ? { eligibility: 'seq' as const } : {}),
             ...(o.tokenTtlMs !== undefined ? { tokens: { secret: o.secret, ttlSeconds: Math.max(1, Math.round(o.tokenTtlMs / 1000)) } } : {}),
             ...(o.seed !== undefined ? { cuts: { plan: { ...(o.churn ? { churn: o.churn } : {}), storms: o.storms ?? [] }, seed: o.seed } } : {}),
           },

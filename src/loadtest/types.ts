@@ -394,8 +394,12 @@ export interface ShardEntry {
 
 export interface DistributionInfo {
   shards: number;
-  /** Which rule decided what a connection owed for events fired on another shard. */
-  eligibility: 'remote-arrival-margin';
+  /**
+   * Which rule decided what a connection owed: 'seq-log-order' (the server has seq: from the order of
+   * receipts, no clock compared) or 'remote-arrival-margin' (no seq: arrival times through Redis, back-dated
+   * by `marginMs`).
+   */
+  eligibility: 'seq-log-order' | 'remote-arrival-margin';
   marginMs: number;
   maxStreamLagMs: number;
   rule: string;

@@ -125,7 +125,7 @@ describe.skipIf(skipRedis())('bugzapp load --shard K/N (separate processes, real
     expect(r.shards!.reduce((s, x) => s + x.delivered, 0)).toBe(r.delivery.total.delivered);
     // every broadcast at each shard's 10 connections, plus the notifications of its own users
     for (const s of r.shards!) expect(s.delivered).toBeGreaterThanOrEqual(broadcasts * 10);
-    expect(r.distribution).toMatchObject({ shards: 3, eligibility: 'remote-arrival-margin' });
+    expect(r.distribution).toMatchObject({ shards: 3, eligibility: 'seq-log-order' });
     // the rate-limit probe ran once (shard 1), and passed
     expect(r.rateLimit.status).toBe('pass');
     // the coordinator's keys expire
@@ -168,6 +168,28 @@ describe.skipIf(skipRedis())('bugzapp load --shard K/N (separate processes, real
     const kinds = new Set(r.delivery.firstOffenders.map((o) => o.kind));
     expect(kinds).toEqual(new Set(['missing', 'duplicated', 'misrouted']));
     for (const o of r.delivery.firstOffenders) expect(o.event).toMatch(/^(bug_report:created|notification):\d+$/);
+  });
+
+  it('with seq, a connection that gives up owes the events up to its last receipt in the log, whatever shard fired them and whenever their answers arrived', async () => {
+    // after the 5th broadcast the server closes every connection for good (1008): each owes broadcasts
+    // 1..5, fired by any shard, even where the answer reached its shard through Redis after it was gone
+    const server = await startFaultyServer({ secret: TEST_SECRET, faultsFromConnections: 12, closeConnectionsAfter: 5 });
+    onTestFinished(() => server.close());
+    const dir = await tempDir();
+    const common = ['--users', '12', '--events', '12', '--rate', '30', '--mix', 'bug_report:1', '--drain-timeout', '1500ms', '--skip-rate-limit', '--scenario', await scenarioFile(dir, '2s')];
+    const exits = await Promise.all(
+      [1, 2, 3].map((k) => runShard(shardArgs(server.url, TEST_SECRET, 'gave-up-run', k, 3, [...common, '--report', join(dir, `r${k}.json`)]))),
+    );
+    expect(new Set(exits.map((e) => e.code)).size, exits.map((e) => e.err).join('\n')).toBe(1);
+    const reports = await Promise.all([1, 2, 3].map(async (k) => JSON.parse(await readFile(join(dir, `r${k}.json`), 'utf8')) as LoadReport));
+    expect(merged(reports[1]!)).toEqual(merged(reports[0]!));
+    expect(merged(reports[2]!)).toEqual(merged(reports[0]!));
+    const r = reports[0]!;
+    expect(r.distribution).toMatchObject({ eligibility: 'seq-log-order' });
+    expect(r.connections).toMatchObject({ opened: 12 });
+    const accepted = r.delivery.byType.bug_report.events;
+    expect(accepted).toBe(12);
+    expect(r.delivery.byType.bug_report).toMatchObject({ expected: 5 * 12, delivered: 5 * 12, missing: 0, lostInGaps: (accepted - 5) * 12 });
   });
 
   it('one saturated shard makes the merged run invalid: every shard exits 3', async () => {
