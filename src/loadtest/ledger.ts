@@ -345,11 +345,12 @@ export class Ledger {
       this.oooByType[type]!++;
       const ev = idx >= 0 ? this.events[idx] : undefined;
       if (ev) this.flag(ev, c, FLAG_OOO);
-      // R10: a seq out of order (or a repeat after a replay) does not link: the log order is one
+      // R10: a seq out of order (or a repeat after a replay) places its event but links nothing
+      if (this.bySeq) this.link(c, seq, idx, false);
       return;
     }
     this.lastSeq[c] = seq;
-    if (this.bySeq) this.link(c, seq, idx);
+    if (this.bySeq) this.link(c, seq, idx, true);
   }
 
   /** R10: the event's place in the log is the seq it was first received with. */
@@ -359,7 +360,7 @@ export class Ledger {
   }
 
   /** R10: the receipt of `seq` at c follows c's previous one in the log. */
-  private link(c: number, seq: string, idx: number): void {
+  private link(c: number, seq: string, idx: number, inOrder: boolean): void {
     let to = this.seqNode.get(seq);
     if (to === undefined) {
       to = this.seqNode.size;
@@ -368,6 +369,7 @@ export class Ledger {
       this.pred.push([]);
     }
     if (idx >= 0) this.placeEvent(idx, to);
+    if (!inOrder) return;
     const prev = this.prevSeq[c];
     if (prev === seq) return; // the same event again: a duplicate, no link
     this.prevSeq[c] = seq;

@@ -377,10 +377,18 @@ function check(r: Rec): void {
 function oracleSeq(r: Rec, which: number[]): { perEvent: number[][]; gapLoss: number[] } {
   const users = connsOf(r).map((x) => x.userId);
   const inSet = new Set(which);
-  // receipts the ledger orders: at a connection that is up
-  const recvs = (c: number): { i: number; seq: string; e: number }[] =>
-    r.ops.flatMap(([op], i) => (op.k === 'receipt' && op.c === c && isUp(r, c, i) ? [{ i, seq: seqText(op.seq), e: op.e }] : []));
-  const seqs = [...new Set(which.flatMap((c) => recvs(c).map((x) => x.seq)))];
+  // receipts the ledger orders: at a connection that is up; those out of order (R7) link nothing
+  const allRecvs = (c: number): { i: number; seq: string; e: number; n: number }[] =>
+    r.ops.flatMap(([op], i) => (op.k === 'receipt' && op.c === c && isUp(r, c, i) ? [{ i, seq: seqText(op.seq), e: op.e, n: op.seq }] : []));
+  const recvs = (c: number): { i: number; seq: string; e: number }[] => {
+    let max = -1;
+    return allRecvs(c).filter((x) => {
+      if (x.n < max) return false;
+      max = x.n;
+      return true;
+    });
+  };
+  const seqs = [...new Set(which.flatMap((c) => allRecvs(c).map((x) => x.seq)))];
   const id = new Map(seqs.map((q, k) => [q, k]));
   const m = seqs.length;
   const reach = Array.from({ length: m }, (_, a) => Array.from({ length: m }, (_, b) => a === b));
