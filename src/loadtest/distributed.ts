@@ -29,7 +29,7 @@ import { F_DELIVERED, PER_EVENT_FIELDS, type LedgerSummary } from './ledger.ts';
 import { buildResult, REDACTED, type BuildInput, type FirerRecord } from './result.ts';
 import type { ShardFinal, ToShard } from './shard-protocol.ts';
 import { buildTimeline, type TimelinePart } from './timeline.ts';
-import type { DistributionInfo, LoadTestResult, ShardEntry } from './types.ts';
+import type { DistributionInfo, LoadProgressEvent, LoadTestResult, ShardEntry } from './types.ts';
 
 export interface DistributedOptions {
   /** redis://host:port of the coordinating Redis. */
@@ -127,6 +127,8 @@ export class DistributedRun {
   private clockOffsetMs = 0;
   private maxStreamLagMs = 0;
   private mode: Eligibility = 'remote-arrival-margin';
+  private totalsTimer: NodeJS.Timeout | undefined;
+  private totalsBusy = false;
 
   private constructor(d: DistributedOptions, signal: AbortSignal | undefined) {
     this.d = d;
@@ -186,6 +188,63 @@ export class DistributedRun {
         post({ t: 'ack', idx: e.idx, ok: e.ok, respondedAt: at, ...(e.alias !== undefined ? { alias: e.alias } : {}) });
       }
     });
+  }
+
+  /**
+   * The run's totals for the dashboard, every `everyMs` (one Redis round trip each, skipped while the last
+   * is out): this shard writes its own live figures (operations fired, connections, deliveries) and reads
+   * every shard's; shards done come from the stream this shard reads anyway.
+   */
+  startRunTotals(
+    own: () => { opened: number; fired: number; delivered: number; expected: number },
+    target: number,
+    emit: (e: LoadProgressEvent) => void,
+    everyMs: number,
+  ): void {
+    const tick = (): void => {
+      if (this.totalsBusy) return;
+      this.totalsBusy = true;
+      const mine = own();
+      this.coord
+        .progress(JSON.stringify(mine), 'connected')
+        .then(({ figures, atBarrier }) => {
+          let opened = 0;
+          let fired = 0;
+          let delivered = 0;
+          let expected = 0;
+          for (const [k, json] of figures) {
+            const f = k === this.k ? mine : (JSON.parse(json) as typeof mine);
+            opened += f.opened;
+            fired += f.fired;
+            delivered += f.delivered;
+            expected += f.expected;
+          }
+          emit({
+            kind: 'run',
+            shard: this.k,
+            shards: this.n,
+            shardsConnected: atBarrier,
+            shardsDone: this.doneSeen.size,
+            opened,
+            fired,
+            target,
+            delivered,
+            expected,
+          });
+        })
+        // the dashboard's totals are best effort: a failed read shows at the next one
+        .catch(() => undefined)
+        .finally(() => {
+          this.totalsBusy = false;
+        });
+    };
+    this.totalsTimer = setInterval(tick, Math.max(1000, everyMs));
+    this.totalsTimer.unref?.();
+  }
+
+  stopRunTotals(): void {
+    if (this.totalsTimer) clearInterval(this.totalsTimer);
+    this.totalsTimer = undefined;
   }
 
   /** This shard's firer sink: global event numbers, and every registration and answer published. */
@@ -283,6 +342,7 @@ export class DistributedRun {
   }
 
   async close(): Promise<void> {
+    this.stopRunTotals();
     await this.coord.close().catch(() => undefined);
   }
 }

@@ -366,7 +366,26 @@ export type LoadProgressEvent =
   | { kind: 'second'; deliveriesPerSec: number; p50Ms: number | null; p99Ms: number | null }
   | { kind: 'generator'; eventLoopLagMs: { p50: number; p99: number; max: number }; cpuPercent: number }
   | { kind: 'error'; message: string }
-  | { kind: 'server'; url: string };
+  | { kind: 'server'; url: string }
+  /**
+   * A sharded run: the whole run's totals, read from the coordinator about once a second (this shard's
+   * own figures are the events above). Each shard's figures are as of its last report there.
+   */
+  | {
+      kind: 'run';
+      shard: number;
+      shards: number;
+      /** Shards whose connections are all open (arrived at the connected barrier). */
+      shardsConnected: number;
+      /** Shards that fired everything (their end mark is in the run's stream). */
+      shardsDone: number;
+      opened: number;
+      /** REST operations fired by every shard, and the run's planned total. */
+      fired: number;
+      target: number;
+      delivered: number;
+      expected: number;
+    };
 
 export interface RunLoadTestContext {
   signal?: AbortSignal;

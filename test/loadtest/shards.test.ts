@@ -126,6 +126,17 @@ describe.skipIf(skipRedis())('bugzapp load --shard K/N (separate processes, real
     // every broadcast at each shard's 10 connections, plus the notifications of its own users
     for (const s of r.shards!) expect(s.delivered).toBeGreaterThanOrEqual(broadcasts * 10);
     expect(r.distribution).toMatchObject({ shards: 3, eligibility: 'seq-log-order' });
+    // each shard's progress shows its own figures and the whole run's totals, read from the coordinator
+    const runLines = exits.flatMap((e) => e.err.split('\n').filter((l) => l.includes('run (shard')));
+    expect(runLines.length).toBeGreaterThan(0);
+    exits.forEach((e, i) => {
+      for (const l of e.err.split('\n').filter((x) => x.includes('run (shard'))) expect(l).toMatch(new RegExp(`run \\(shard ${i + 1}/3: `));
+    });
+    // the whole run: more fired and more connections than any one shard holds (10 each)
+    const totals = runLines.map((l) => /(\d)\/3 shards connected, (\d+) connections, fired (\d+)\/30/.exec(l)!.slice(1).map(Number));
+    expect(Math.max(...totals.map((t) => t[1]!))).toBe(30);
+    expect(Math.max(...totals.map((t) => t[2]!))).toBeGreaterThan(10);
+    expect(Math.max(...totals.map((t) => t[2]!))).toBeLessThanOrEqual(30);
     // the rate-limit probe ran once (shard 1), and passed
     expect(r.rateLimit.status).toBe('pass');
     // the coordinator's keys expire
