@@ -25,7 +25,7 @@ import { Coordinator, ShardMissingError, type StreamEntry } from './coordinator.
 import { now } from './clock.ts';
 import type { FireSink, Firer, FiredEvent } from './fire.ts';
 import { addEncoded, createHistogram, encodeHistogram, type Histogram } from './histogram.ts';
-import { F_DELIVERED, PER_EVENT_FIELDS, type LedgerSummary } from './ledger.ts';
+import { F_DELIVERED, F_LOST_IN_GAP, PER_EVENT_FIELDS, type LedgerSummary } from './ledger.ts';
 import { buildResult, REDACTED, type BuildInput, type FirerRecord } from './result.ts';
 import type { ShardFinal, ToShard } from './shard-protocol.ts';
 import { buildTimeline, type TimelinePart } from './timeline.ts';
@@ -364,6 +364,24 @@ function histogramOf(encoded: string[]): Histogram {
   return h;
 }
 
+/** One shard's cuts and what came of them, from its threads' finals. */
+function shardResilience(finals: ShardFinal[]): NonNullable<ShardEntry['resilience']> {
+  const out = { cuts: 0, churnCuts: 0, stormCuts: 0, stormCutsEach: [] as number[], reconnects: 0, replayed: 0, gaveUp: 0, lostInGaps: 0 };
+  for (const f of finals) {
+    out.reconnects += f.ledger.reconnects;
+    for (let k = F_LOST_IN_GAP; k < f.ledger.perEvent.length; k += PER_EVENT_FIELDS) out.lostInGaps += f.ledger.perEvent[k]!;
+    const r = f.resilience;
+    if (!r) continue;
+    out.churnCuts += r.churnCuts;
+    out.stormCuts += r.stormCuts;
+    out.replayed += r.replayed;
+    out.gaveUp += r.gaveUp;
+    r.storms.forEach((s, i) => (out.stormCutsEach[i] = (out.stormCutsEach[i] ?? 0) + s.cut));
+  }
+  out.cuts = out.churnCuts + out.stormCuts;
+  return out;
+}
+
 /** Merges every shard's part (sorted by shard) into the run's one result. Pure of the order given. */
 export function mergePartials(parts: Partial[], marginMs: number): LoadTestResult {
   const first = parts[0];
@@ -442,6 +460,7 @@ export function mergePartials(parts: Partial[], marginMs: number): LoadTestResul
       cpuPercent: p.generator.cpuPercent,
       saturated: p.generator.saturated,
       maxStreamLagMs: p.maxStreamLagMs,
+      ...(merged.resilience ? { resilience: shardResilience(finals) } : {}),
     };
   });
   merged.shards = shards;

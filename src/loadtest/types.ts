@@ -409,6 +409,11 @@ export interface ShardEntry {
   saturated: boolean;
   /** The worst delay of an entry of the run's event stream reaching this shard (on Redis's clock). */
   maxStreamLagMs: number;
+  /**
+   * A run with churn or storms: this shard's cuts and what came of them (the report's `resilience` is
+   * their sum over the shards; lostInGaps at this shard's connections).
+   */
+  resilience?: { cuts: number; churnCuts: number; stormCuts: number; stormCutsEach: number[]; reconnects: number; replayed: number; gaveUp: number; lostInGaps: number };
 }
 
 export interface DistributionInfo {
