@@ -183,8 +183,9 @@ describe.skipIf(skipRedis())('bugzapp load --shard K/N (separate processes, real
 
   it('with seq, a connection that gives up owes the events up to its last receipt in the log, whatever shard fired them and whenever their answers arrived', async () => {
     // after the 5th broadcast the server closes every connection for good (1008): each owes broadcasts
-    // 1..5, fired by any shard, even where the answer reached its shard through Redis after it was gone
-    const server = await startFaultyServer({ secret: TEST_SECRET, faultsFromConnections: 12, closeConnectionsAfter: 5 });
+    // 1..5, fired by any shard, though every answer leaves 400 ms after its broadcast, so the 5th (and
+    // those just before) is answered after the connections were gone: by times, nobody owed it
+    const server = await startFaultyServer({ secret: TEST_SECRET, faultsFromConnections: 12, closeConnectionsAfter: 5, delayLoadAnswersMs: 400 });
     onTestFinished(() => server.close());
     const dir = await tempDir();
     const common = ['--users', '12', '--events', '12', '--rate', '30', '--mix', 'bug_report:1', '--drain-timeout', '1500ms', '--skip-rate-limit', '--scenario', await scenarioFile(dir, '2s')];
