@@ -370,14 +370,15 @@ export class Ledger {
     }
     if (idx >= 0) this.placeEvent(idx, to);
     if (!inOrder) return;
-    const prev = this.prevSeq[c];
-    if (prev === seq) return; // the same event again: a duplicate, no link
-    this.prevSeq[c] = seq;
+    // the first receipt after a gap ends it, even the last one before it again
     const waiting = this.seqWaiting[c];
     if (waiting !== undefined) {
       waiting.first = seq;
       this.seqWaiting[c] = undefined;
     }
+    const prev = this.prevSeq[c];
+    if (prev === seq) return; // the same event again: a duplicate, no link
+    this.prevSeq[c] = seq;
     if (prev === undefined) return;
     const from = this.seqNode.get(prev)!;
     // a broadcast: every connection links the same two seqs in a row
