@@ -37,6 +37,8 @@ export interface ShardInit {
   cuts?: { plan: CutPlan; seed: number };
   /** Mint each connection's token at every (re)connect with this lifetime, instead of the spec's token. */
   tokens?: { secret: string; ttlSeconds: number };
+  /** What a connection owes in the final figures: by times (R1, default) or by log order (R10, 'seq'). */
+  eligibility?: 'time' | 'seq';
 }
 
 export type ToShard =

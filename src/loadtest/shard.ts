@@ -19,6 +19,8 @@ interface PendingReceipt {
   at: number;
   key: string;
   done: boolean;
+  /** Its seq, for the ledger's log order (R10), when it has one. */
+  seq: string | undefined;
 }
 
 const MAX_PENDING = 200_000;
@@ -108,7 +110,7 @@ export class Shard {
     this.clients = new Array<BugzappClient | undefined>(this.n);
     this.startedAt = new Float64Array(this.n);
     this.settledConn = new Uint8Array(this.n);
-    this.ledger = new Ledger(init.conns);
+    this.ledger = new Ledger(init.conns, init.eligibility ? { eligibility: init.eligibility } : {});
     this.timeline = new TimelineRecorder(this.n); // timeline hook
     this.lag = createLagMonitor();
     this.lossAt = new Float64Array(this.n);
@@ -460,7 +462,7 @@ export class Shard {
     }
     if (idx === undefined) {
       if (this.pendingCount < MAX_PENDING) {
-        const r: PendingReceipt = { c, at, key, done: false };
+        const r: PendingReceipt = { c, at, key, done: false, seq };
         this.queue(key, r);
         if (alias !== undefined) this.queue(alias, r);
         this.pendingCount++;
@@ -470,8 +472,8 @@ export class Shard {
     this.record(idx, c, at);
   }
 
-  private record(idx: number, c: number, at: number): void {
-    const latency = this.ledger.receipt(idx, c, at);
+  private record(idx: number, c: number, at: number, seq?: string): void {
+    const latency = this.ledger.receipt(idx, c, at, seq);
     if (latency < 0) return;
     recordMs(this.types[idx] === T_NOTIFICATION ? this.hNotification : this.hBroadcast, latency);
     this.timeline.delivered(at, latency); // timeline hook
@@ -503,7 +505,7 @@ export class Shard {
       if (r.done) continue;
       r.done = true;
       this.pendingCount--;
-      this.record(idx, r.c, r.at);
+      this.record(idx, r.c, r.at, r.seq);
     }
   }
 

@@ -366,7 +366,26 @@ export type LoadProgressEvent =
   | { kind: 'second'; deliveriesPerSec: number; p50Ms: number | null; p99Ms: number | null }
   | { kind: 'generator'; eventLoopLagMs: { p50: number; p99: number; max: number }; cpuPercent: number }
   | { kind: 'error'; message: string }
-  | { kind: 'server'; url: string };
+  | { kind: 'server'; url: string }
+  /**
+   * A sharded run: the whole run's totals, read from the coordinator about once a second (this shard's
+   * own figures are the events above). Each shard's figures are as of its last report there.
+   */
+  | {
+      kind: 'run';
+      shard: number;
+      shards: number;
+      /** Shards whose connections are all open (arrived at the connected barrier). */
+      shardsConnected: number;
+      /** Shards that fired everything (their end mark is in the run's stream). */
+      shardsDone: number;
+      opened: number;
+      /** REST operations fired by every shard, and the run's planned total. */
+      fired: number;
+      target: number;
+      delivered: number;
+      expected: number;
+    };
 
 export interface RunLoadTestContext {
   signal?: AbortSignal;
@@ -390,12 +409,21 @@ export interface ShardEntry {
   saturated: boolean;
   /** The worst delay of an entry of the run's event stream reaching this shard (on Redis's clock). */
   maxStreamLagMs: number;
+  /**
+   * A run with churn or storms: this shard's cuts and what came of them (the report's `resilience` is
+   * their sum over the shards; lostInGaps at this shard's connections).
+   */
+  resilience?: { cuts: number; churnCuts: number; stormCuts: number; stormCutsEach: number[]; reconnects: number; replayed: number; gaveUp: number; lostInGaps: number };
 }
 
 export interface DistributionInfo {
   shards: number;
-  /** Which rule decided what a connection owed for events fired on another shard. */
-  eligibility: 'remote-arrival-margin';
+  /**
+   * Which rule decided what a connection owed: 'seq-log-order' (the server has seq: from the order of
+   * receipts, no clock compared) or 'remote-arrival-margin' (no seq: arrival times through Redis, back-dated
+   * by `marginMs`).
+   */
+  eligibility: 'seq-log-order' | 'remote-arrival-margin';
   marginMs: number;
   maxStreamLagMs: number;
   rule: string;
