@@ -185,7 +185,10 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
             nonceMark: NONCE_MARK,
             runTag: dist ? dist.runTag : runTag,
             ...(o.tokenTtlMs !== undefined ? { tokens: { secret: o.secret, ttlSeconds: Math.max(1, Math.round(o.tokenTtlMs / 1000)) } } : {}),
-            ...(o.seed !== undefined ? { cuts: { plan: { ...(o.churn ? { churn: o.churn } : {}), storms: o.storms ?? [] }, seed: o.seed } } : {}),
+            ...(o.seed !== undefined && (o.churn !== undefined || o.storms !== undefined)
+              ? { cuts: { plan: { ...(o.churn ? { churn: o.churn } : {}), storms: o.storms ?? [] }, seed: o.seed } }
+              : {}),
+            ...(o.slow !== undefined && o.seed !== undefined ? { slow: { ...o.slow, seed: o.seed } } : {}),
           },
           o.workers > 0,
           onShard(id),

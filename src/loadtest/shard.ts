@@ -7,7 +7,7 @@ import type { LoggedEvent } from '../protocol/index.ts';
 import { performance } from 'node:perf_hooks';
 import { now } from './clock.ts';
 import { createLagMonitor, lagSummary, type LagMonitor } from './health.ts';
-import { pickCuts, seededRandom, shardSeed, stepsBetween, nextStepAt, type CutPlan } from './churn.ts';
+import { pickCuts, seededRandom, shardSeed, slowSeed, stepsBetween, nextStepAt, type CutPlan } from './churn.ts';
 import { CloseCode, mintTokenSync } from '../protocol/index.ts';
 import { createHistogram, encodeHistogram, recordMs, type Histogram } from './histogram.ts';
 import { Ledger, T_BUG_REPORT, T_COMMENT, T_NOTIFICATION } from './ledger.ts';
@@ -22,6 +22,14 @@ interface PendingReceipt {
 }
 
 const MAX_PENDING = 200_000;
+/** slow hook: a connection's state under --slow. */
+const SLOW_NONE = 0;
+const SLOW_PAUSED = 1;
+const SLOW_READING = 2;
+const SLOW_CLOSED = 3;
+const SLOW_BACK = 4;
+/** The heartbeat a paused connection waits at most when the server advertises none (the client's default). */
+const DEFAULT_HEARTBEAT_MS = 30_000;
 /** How often the live latency histogram is re-encoded for progress, ms. */
 const LIVE_LATENCY_EVERY_MS = 1000;
 
@@ -145,9 +153,11 @@ export class Shard {
       case 'timelineOrigin': // timeline hook
         this.timeline.setOrigin(msg.at);
         if (this.init.cuts) this.startCutting(msg.at, this.init.cuts.plan);
+        if (this.init.slow) this.startSlow(); // slow hook
         break;
       case 'sync':
         this.stopCutting(); // the drain began: no more cuts
+        this.fireEndedForSlow(); // slow hook
         this.syncSeen = msg.n;
         this.send({ t: 'progress', p: this.progress() });
         break;
@@ -369,6 +379,65 @@ export class Shard {
     }
   }
 
+  // ---- slow readers (--slow P%[:DURATION]) ---------------------------------------------------
+  // At the start of the fire phase a seeded choice of P% of the open connections stops reading its socket
+  // (BugzappClient.pauseReading). They read again after DURATION; without one, when firing ends (the server
+  // can only act on a slow consumer while it sends) or after the server's heartbeat interval (a connection
+  // silent that long is dead to a heartbeat), whichever comes first: a paused client cannot see the server
+  // act until it reads. What each one sees then is counted: 4008, another close, or none. One timer.
+
+  private slowState: Uint8Array = new Uint8Array(0);
+  private slowTimer: NodeJS.Timeout | undefined;
+  private readonly hSlow: Histogram = createHistogram();
+  private readonly slowRes = { paused: 0, closed4008: 0, closedOther: 0, back: 0 };
+
+  private startSlow(): void {
+    const spec = this.init.slow!;
+    this.slowState = new Uint8Array(this.n);
+    const open: number[] = [];
+    for (let c = 0; c < this.n; c++) if (this.lossAt[c] === 0 && this.clients[c]?.isOpen === true) open.push(c);
+    let heartbeatMs = Infinity;
+    for (const c of pickCuts(open, spec.percent, seededRandom(slowSeed(spec.seed, this.init.shardId)))) {
+      const client = this.clients[c]!;
+      if (!client.pauseReading()) continue;
+      this.slowState[c] = SLOW_PAUSED;
+      this.slowRes.paused++;
+      heartbeatMs = Math.min(heartbeatMs, client.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+      client.on('state', (st) => {
+        if (st.state !== 'reconnecting' || this.finished) return;
+        const s = this.slowState[c];
+        if (s !== SLOW_PAUSED && s !== SLOW_READING) return;
+        this.slowState[c] = SLOW_CLOSED;
+        if (st.closeCode === CloseCode.SlowConsumer) this.slowRes.closed4008++;
+        else this.slowRes.closedOther++;
+      });
+      client.on('connected', () => {
+        if (this.finished || this.slowState[c] !== SLOW_CLOSED) return;
+        this.slowState[c] = SLOW_BACK;
+        this.slowRes.back++;
+      });
+    }
+    if (this.slowRes.paused === 0) return;
+    const after = spec.durationMs ?? heartbeatMs;
+    this.slowTimer = setTimeout(() => this.resumeSlow(), after);
+    this.slowTimer.unref?.();
+  }
+
+  /** Firing ended: without a DURATION the paused connections read again (the server has nothing more to send). */
+  private fireEndedForSlow(): void {
+    if (this.init.slow && this.init.slow.durationMs === undefined) this.resumeSlow();
+  }
+
+  private resumeSlow(): void {
+    if (this.slowTimer) clearTimeout(this.slowTimer);
+    this.slowTimer = undefined;
+    for (let c = 0; c < this.slowState.length; c++) {
+      if (this.slowState[c] !== SLOW_PAUSED) continue;
+      this.slowState[c] = SLOW_READING;
+      this.clients[c]?.resumeReading();
+    }
+  }
+
   /** Drops the ledger counted (it decides what is one) go into the timeline's errors of this second. */
   private noteDrops(at: number): void {
     const dropped = this.ledger.presence().dropped;
@@ -473,8 +542,10 @@ export class Shard {
   private record(idx: number, c: number, at: number): void {
     const latency = this.ledger.receipt(idx, c, at);
     if (latency < 0) return;
-    recordMs(this.types[idx] === T_NOTIFICATION ? this.hNotification : this.hBroadcast, latency);
-    this.timeline.delivered(at, latency); // timeline hook
+    // slow hook: a paused connection's receipts go apart, out of the others' figures and the timeline's latency
+    const slow = (this.slowState[c] ?? SLOW_NONE) !== SLOW_NONE;
+    recordMs(slow ? this.hSlow : this.types[idx] === T_NOTIFICATION ? this.hNotification : this.hBroadcast, latency);
+    this.timeline.delivered(at, slow ? Number.NaN : latency); // timeline hook
   }
 
   private nonceOf(text: unknown): string | undefined {
@@ -558,6 +629,7 @@ export class Shard {
     if (this.progressTimer) clearInterval(this.progressTimer);
     if (this.connectDeadline) clearTimeout(this.connectDeadline);
     if (this.cutTimer) clearTimeout(this.cutTimer);
+    this.resumeSlow(); // slow hook: a paused socket would not read the close handshake
     const final = this.summarize();
     await this.closeAll();
     this.lag.disable();
@@ -593,6 +665,7 @@ export class Shard {
         reconnect: encodeHistogram(this.hReconnect),
         resume: encodeHistogram(this.hResume),
         reconnectingAtEnd: this.reconnecting,
+        ...(this.init.slow ? { slow: { ...this.slowRes, latency: encodeHistogram(this.hSlow) } } : {}), // slow hook
       },
     };
   }
