@@ -157,6 +157,7 @@ export function resolveLoadTestOptions(input: LoadTestInput = {}): LoadTestOptio
       ? { storms: defined.storms.map((s) => ({ percent: checkNumber('storm percent', s.percent, 0.001, 100), atMs: checkInt('storm time', s.atMs, 0) })) }
       : {}),
     ...(defined.tokenTtlMs !== undefined ? { tokenTtlMs: checkInt('token-ttl', defined.tokenTtlMs, 1000, 366 * 86_400_000) } : {}),
+    ...(defined.eventBytes !== undefined && defined.eventBytes > 0 ? { eventBytes: checkInt('event-bytes', defined.eventBytes, 0, 90_000) } : {}),
     ...(defined.slow !== undefined
       ? {
           slow: {

@@ -260,6 +260,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
         delete: caps.delete,
         nonceMark: NONCE_MARK,
         runTag: dist ? dist.fireTag : runTag,
+        ...(o.eventBytes !== undefined ? { eventBytes: o.eventBytes } : {}),
         sink: dist ? dist.wrapSink(sink) : sink,
         onError: (message) => emit({ kind: 'error', message }),
         onFired: () => restTimeline.fired(now()), // timeline hook

@@ -72,6 +72,12 @@ export interface LoadTestOptions {
    * receipts' latency is reported apart (latency.slow). @default none
    */
   slow?: { percent: number; durationMs?: number };
+  /**
+   * Pad the text of fired events: bug reports' descriptions by about this many bytes, comments' bodies by
+   * as much as their 10,000-byte limit leaves. Bigger frames fill a paused connection's buffers sooner
+   * (loopback's kernel buffers take about 4 MB before a server's own buffer grows). @default 0 (~300-byte events)
+   */
+  eventBytes?: number;
   /** Seed of the choice of connections to cut or pause (reported, so a run can be repeated). @default random */
   seed?: number;
 }
