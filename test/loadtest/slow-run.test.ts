@@ -67,20 +67,26 @@ function spawnLoad(args: string[]): Promise<{ code: number | null; out: string; 
 }
 
 describe('slow readers (--slow)', () => {
-  it('against bugzapp serve: the paused connections are closed with 4008, resume with nothing lost, and their p99 is reported apart', async () => {
+  // without a duration they read again when firing ends; with 11s, well after the server closed them (about
+  // 4 MB in, some 4 s into the 8 s of firing) and past its 2 s close grace: still told 4008, not cut (1006)
+  it.each([
+    ['10%', null],
+    ['10%:11s', 11_000],
+  ])('--slow %s against bugzapp serve: the paused connections are closed with 4008, resume with nothing lost, and their p99 is reported apart', async (slowFlag, durationMs) => {
     const url = await spawnServe(['--slow-consumer-limit', '64kb']);
     const { code, out, err } = await spawnLoad([
-      '--url', url, '--users', '20', '--events', '240', '--rate', '40', '--mix', 'bug_report:80,comment:20',
-      '--slow', '10%', '--event-bytes', '32kb', '--seed', '5', '--skip-rate-limit', '--drain-timeout', '15s', '--json',
+      '--url', url, '--users', '20', '--events', '320', '--rate', '40', '--mix', 'bug_report:80,comment:20',
+      '--slow', slowFlag, '--event-bytes', '32kb', '--seed', '5', '--skip-rate-limit', '--drain-timeout', '15s', '--json',
       '--gate', 'slow_consumer_closes>0', '--gate', 'slow_not_closed==0',
     ]);
     const r = JSON.parse(out) as LoadReport;
     expect({ code, verdict: r.verdict, reasons: r.reasons }, err).toEqual({ code: 0, verdict: 'pass', reasons: [] });
     const slow = r.resilience!.slow!;
     // 10% of 20, every one closed by the server with 4008 and back
-    expect(slow).toMatchObject({ percent: 10, durationMs: null, paused: 2, closed4008: 2, closedOther: 0, notClosed: 0, back: 2 });
-    expect(r.resilience!.slowConsumerCloses).toBe(2);
-    expect(r.resilience!.replayed).toBeGreaterThan(0);
+    expect(slow).toMatchObject({ percent: 10, durationMs, paused: 2, closed4008: 2, closedOther: 0, notClosed: 0, back: 2 });
+    // (not asserted: that no other connection was closed, which a loaded machine's generator may earn, nor
+    // that the resume replayed something: the kernel took 4 to 9 MB here, so a close may come with the last event)
+    expect(r.resilience!.slowConsumerCloses).toBeGreaterThanOrEqual(2);
     // nothing missing, nothing twice, nothing lost while reconnecting
     const t = r.delivery.total;
     expect(t.expected).toBeGreaterThan(0);
