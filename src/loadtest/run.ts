@@ -204,7 +204,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     const firePlanned = dist ? dist.share(planned) : planned; // sharded: this shard's share
     progressTimer = setInterval(() => {
       emit({ kind: 'connect', opened: sum((p) => p.opened), target: totalConns, errors: sum((p) => p.connectErrors) });
-      if (o.seed !== undefined || o.tokenTtlMs !== undefined) emit({ kind: 'churn', cuts: sum((p) => p.cuts ?? 0), reconnecting: sum((p) => p.reconnecting ?? 0), reconnects: sum((p) => p.reconnects) });
+      if (o.seed !== undefined || o.tokenTtlMs !== undefined) emit({ kind: 'churn', cuts: sum((p) => p.cuts ?? 0), reconnecting: sum((p) => p.reconnecting ?? 0), reconnects: sum((p) => p.reconnects), ...(o.slow ? { paused: sum((p) => p.paused ?? 0) } : {}) });
       if (firer) emit({ kind: 'fire', fired: firer.fired, target: firePlanned, accepted: firer.accepted, restErrors: firer.restErrors });
       const live = createHistogram();
       for (const p of latest) if (p) addEncoded(live, p.latency);

@@ -78,6 +78,8 @@ export interface ShardProgress {
   /** Connections cut so far, and those reconnecting now (lost, not back yet). */
   cuts?: number;
   reconnecting?: number;
+  /** --slow: connections not reading now. */
+  paused?: number;
 }
 
 /** A shard's record of cuts, reconnects and resumes (runs with churn or storms). */

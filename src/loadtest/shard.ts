@@ -390,6 +390,7 @@ export class Shard {
   private slowTimer: NodeJS.Timeout | undefined;
   private readonly hSlow: Histogram = createHistogram();
   private readonly slowRes = { paused: 0, closed4008: 0, closedOther: 0, back: 0 };
+  private slowPausedNow = 0;
 
   private startSlow(): void {
     const spec = this.init.slow!;
@@ -402,11 +403,13 @@ export class Shard {
       if (!client.pauseReading()) continue;
       this.slowState[c] = SLOW_PAUSED;
       this.slowRes.paused++;
+      this.slowPausedNow++;
       heartbeatMs = Math.min(heartbeatMs, client.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
       client.on('state', (st) => {
         if (st.state !== 'reconnecting' || this.finished) return;
         const s = this.slowState[c];
         if (s !== SLOW_PAUSED && s !== SLOW_READING) return;
+        if (s === SLOW_PAUSED) this.slowPausedNow--;
         this.slowState[c] = SLOW_CLOSED;
         if (st.closeCode === CloseCode.SlowConsumer) this.slowRes.closed4008++;
         else this.slowRes.closedOther++;
@@ -434,6 +437,7 @@ export class Shard {
     for (let c = 0; c < this.slowState.length; c++) {
       if (this.slowState[c] !== SLOW_PAUSED) continue;
       this.slowState[c] = SLOW_READING;
+      this.slowPausedNow--;
       this.clients[c]?.resumeReading();
     }
   }
@@ -601,6 +605,7 @@ export class Shard {
       elu: elu.utilization,
       cuts: this.res.churnCuts + this.res.stormCuts,
       reconnecting: this.reconnecting,
+      ...(this.init.slow ? { paused: this.slowPausedNow } : {}), // slow hook
     };
   }
 

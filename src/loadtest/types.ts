@@ -375,7 +375,7 @@ export type LoadProgressEvent =
   | { kind: 'phase'; phase: LoadPhase; at: number }
   | { kind: 'connect'; opened: number; target: number; errors: number }
   /** Connections cut so far and those reconnecting now (runs with churn or storms). */
-  | { kind: 'churn'; cuts: number; reconnecting: number; reconnects: number }
+  | { kind: 'churn'; cuts: number; reconnecting: number; reconnects: number; /** --slow: connections not reading now. */ paused?: number }
   | { kind: 'fire'; fired: number; target: number; accepted: number; restErrors: number }
   | {
       kind: 'delivery';

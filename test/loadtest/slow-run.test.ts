@@ -106,6 +106,7 @@ describe('slow readers (--slow)', () => {
   it('--slow P%:DURATION: paused for the duration, then read on; a server that never acts leaves them open, nothing lost', async () => {
     // small events and the default limit: the kernel's buffers hold all of it, the server never trips
     const server = await startTestServer();
+    const pausedSeen = new Set<number>();
     const r = await runLoadTest({
       urls: [server.url],
       secret: TEST_SECRET,
@@ -117,7 +118,11 @@ describe('slow readers (--slow)', () => {
       skipRateLimit: true,
       saturationLagMs: 2000,
       drainTimeoutMs: 8000,
-    });
+      progressIntervalMs: 50,
+    }, { onProgress: (e) => e.kind === 'churn' && e.paused !== undefined && pausedSeen.add(e.paused) });
+    // the live view saw them not reading, then reading again
+    expect([...pausedSeen]).toContain(2);
+    expect([...pausedSeen]).toContain(0);
     expect(r.resilience!.slow).toMatchObject({ percent: 10, durationMs: 1500, paused: 2, closed4008: 0, closedOther: 0, notClosed: 2, back: 0 });
     const t = r.delivery.total;
     expect({ delivered: t.delivered, missing: t.missing, duplicated: t.duplicated }).toEqual({ delivered: t.expected, missing: 0, duplicated: 0 });
