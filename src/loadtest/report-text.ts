@@ -67,7 +67,8 @@ export function describeResilience(r: LoadReport): string[] {
     lines.push(
       `slow ${sl.percent}%: ${sl.paused} connections stopped reading when firing started, ` +
         `${sl.durationMs !== null ? `for ${ms(sl.durationMs)}` : 'until firing ended (at most a heartbeat interval)'}; reading again, ` +
-        `${sl.closed4008} were closed with 4008, ${sl.closedOther} closed otherwise, ${sl.notClosed} not closed; ${sl.back} of the closed back` +
+        `${sl.closed4008} were closed with 4008, ${sl.closedOther} closed otherwise, ${sl.notClosed} not closed` +
+        `${sl.cut ? ` (${sl.cut} cut by --churn or --storm first)` : ''}; ${sl.back} of the closed back` +
         (r.latency.slow ? `; their latency p99 ${r.latency.slow.count ? ms(r.latency.slow.p99) : '-'} (the others' apart above)` : ''),
     );
   }

@@ -254,7 +254,7 @@ function resilienceOf(o: BuildInput['o'], finals: ShardFinal[], ledger: LedgerSu
     lostInGapsConnections: ledger.gapLossConnCount,
     lostInGapsByConnection: ledger.gapLossConns.map((x) => ({ connection: x.label, count: x.count })),
   };
-  const slow = o.slow ? { percent: o.slow.percent, durationMs: o.slow.durationMs ?? null, paused: 0, closed4008: 0, closedOther: 0, notClosed: 0, back: 0 } : undefined;
+  const slow = o.slow ? { percent: o.slow.percent, durationMs: o.slow.durationMs ?? null, paused: 0, closed4008: 0, closedOther: 0, cut: 0, notClosed: 0, back: 0 } : undefined;
   if (slow) out.slow = slow;
   for (const f of finals) {
     const r = f.resilience;
@@ -264,6 +264,7 @@ function resilienceOf(o: BuildInput['o'], finals: ShardFinal[], ledger: LedgerSu
       slow.closed4008 += r.slow.closed4008;
       slow.closedOther += r.slow.closedOther;
       slow.back += r.slow.back;
+      slow.cut += r.slow.cut ?? 0;
     }
     out.churnCuts += r.churnCuts;
     out.stormCuts += r.stormCuts;
@@ -290,7 +291,7 @@ function resilienceOf(o: BuildInput['o'], finals: ShardFinal[], ledger: LedgerSu
     if (m.back < m.cut) m.allBackMs = null;
     if (m.resumed === 0) m.allResumedMs = null;
   }
-  if (slow) slow.notClosed = slow.paused - slow.closed4008 - slow.closedOther;
+  if (slow) slow.notClosed = slow.paused - slow.closed4008 - slow.closedOther - slow.cut;
   out.cuts = out.churnCuts + out.stormCuts;
   out.reconnectMs = summarize(hR);
   out.resumeMs = summarize(hS);

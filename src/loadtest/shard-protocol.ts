@@ -98,7 +98,7 @@ export interface ShardResilience {
   tokenRefreshedConnections: number;
   reconnectingAtEnd: number;
   /** --slow: connections paused, then closed with 4008 / otherwise once reading again, and closed then back. */
-  slow?: { paused: number; closed4008: number; closedOther: number; back: number; latency: string };
+  slow?: { paused: number; closed4008: number; closedOther: number; back: number; cut: number; latency: string };
 }
 
 export interface ShardFinal extends ShardProgress {

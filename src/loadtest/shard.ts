@@ -28,6 +28,8 @@ const SLOW_PAUSED = 1;
 const SLOW_READING = 2;
 const SLOW_CLOSED = 3;
 const SLOW_BACK = 4;
+/** Cut by --churn or --storm before the server closed it: not the server's doing, counted apart. */
+const SLOW_CUT = 5;
 /** The heartbeat a paused connection waits at most when the server advertises none (the client's default). */
 const DEFAULT_HEARTBEAT_MS = 30_000;
 /** How often the live latency histogram is re-encoded for progress, ms. */
@@ -372,6 +374,7 @@ export class Shard {
         this.res.storms[storm]!.cut++;
         this.res.stormCuts++;
       } else this.res.churnCuts++;
+      this.slowCut(c); // slow hook
       if (!client.dropLink()) {
         this.lossAt[c] = 0;
         this.reconnecting--;
@@ -389,7 +392,7 @@ export class Shard {
   private slowState: Uint8Array = new Uint8Array(0);
   private slowTimer: NodeJS.Timeout | undefined;
   private readonly hSlow: Histogram = createHistogram();
-  private readonly slowRes = { paused: 0, closed4008: 0, closedOther: 0, back: 0 };
+  private readonly slowRes = { paused: 0, closed4008: 0, closedOther: 0, back: 0, cut: 0 };
   private slowPausedNow = 0;
 
   private startSlow(): void {
@@ -424,6 +427,15 @@ export class Shard {
     const after = spec.durationMs ?? heartbeatMs;
     this.slowTimer = setTimeout(() => this.resumeSlow(), after);
     this.slowTimer.unref?.();
+  }
+
+  /** A paused (or reading again, not yet closed) connection is about to be cut: its close is ours, not the server's. */
+  private slowCut(c: number): void {
+    const s = this.slowState[c];
+    if (s !== SLOW_PAUSED && s !== SLOW_READING) return;
+    if (s === SLOW_PAUSED) this.slowPausedNow--;
+    this.slowState[c] = SLOW_CUT;
+    this.slowRes.cut++;
   }
 
   /** Firing ended: without a DURATION the paused connections read again (the server has nothing more to send). */

@@ -140,10 +140,10 @@ export interface ResilienceResult {
   slowConsumerCloses: number;
   /**
    * --slow: connections paused, and what came of them when they read again: closed by the server with
-   * 4008, closed otherwise (e.g. 1006: the server cut them without its close frame), not closed at all;
-   * `back`: closed and connected again. Absent without --slow.
+   * 4008, closed otherwise (e.g. 1006: the server cut them without its close frame), cut by --churn or
+   * --storm first, not closed at all; `back`: closed by the server and connected again. Absent without --slow.
    */
-  slow?: { percent: number; durationMs: number | null; paused: number; closed4008: number; closedOther: number; notClosed: number; back: number };
+  slow?: { percent: number; durationMs: number | null; paused: number; closed4008: number; closedOther: number; cut: number; notClosed: number; back: number };
   /** Closes with 4001 (token expired) followed by a reconnect with a fresh token. */
   tokenRefreshes: number;
   /** Connections that were refreshed at least once. */

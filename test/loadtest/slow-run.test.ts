@@ -131,6 +131,27 @@ describe('slow readers (--slow)', () => {
     expect(r.latency.broadcast.count + r.latency.notification.count + r.latency.slow!.count).toBe(t.delivered);
   });
 
+  it('--slow with a storm: paused connections the storm cuts are counted as cut, not as closed by the server', async () => {
+    const server = await startTestServer();
+    const r = await runLoadTest({
+      urls: [server.url],
+      secret: TEST_SECRET,
+      users: 10,
+      events: 40,
+      rate: 20,
+      slow: { percent: 20, durationMs: 3000 },
+      storms: [{ percent: 100, atMs: 500 }],
+      seed: 4,
+      skipRateLimit: true,
+      saturationLagMs: 2000,
+      drainTimeoutMs: 8000,
+    });
+    expect(r.resilience!.slow).toMatchObject({ paused: 2, cut: 2, closed4008: 0, closedOther: 0, notClosed: 0, back: 0 });
+    expect(r.resilience!.stormCuts).toBe(10);
+    const t = r.delivery.total;
+    expect({ delivered: t.delivered, missing: t.missing, duplicated: t.duplicated }).toEqual({ delivered: t.expected, missing: 0, duplicated: 0 });
+  });
+
   it('a bad --slow or --event-bytes names the flag and exits 2', async () => {
     for (const [flag, value] of [
       ['--slow', '5'],
