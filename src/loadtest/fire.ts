@@ -50,7 +50,7 @@ export interface FireOptions {
   delete: boolean;
   nonceMark: string;
   runTag: string;
-  /** Pad bug reports' descriptions to about this many bytes, comments' bodies to at most COMMENT_BODY_MAX. @default 0 */
+  /** Pad bug reports' descriptions by about this many bytes, comments' bodies by as much as COMMENT_BODY_MAX leaves. @default 0 */
   eventBytes?: number;
   sink: FireSink;
   signal?: AbortSignal;

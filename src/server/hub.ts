@@ -184,7 +184,7 @@ export class Hub {
   /**
    * Terminate sockets stuck in closing. A socket whose close frame has left (nothing of ours unsent) gets
    * `graceMs` from then to answer it. One with bytes still unsent has a peer that is not reading (a slow
-   * consumer, always): its close frame sits behind them in our buffer, and terminating drops it, so the
+   * consumer, or one closed for another reason while it had stopped reading): its close frame sits behind them in our buffer, and terminating drops it, so the
    * peer, reading again, would see the connection break (1006) instead of being told why (4008). It is held
    * for up to `stalledGraceMs` from the close (the heartbeat interval: the silence the heartbeat allows an
    * open connection), with no more than it already had buffered; ws's own close timeout (30 s) still caps it.
