@@ -65,7 +65,20 @@ export interface LoadTestOptions {
    * them with 4001 when it runs out and each reconnects with a fresh token and resumes. @default 24 h tokens
    */
   tokenTtlMs?: number;
-  /** Seed of the choice of connections to cut (reported, so a run can be repeated). @default random */
+  /**
+   * From the start of the fire phase, percent% of the open connections stop reading their socket (a
+   * seeded choice); they read again after durationMs, or without it when firing ends or after the
+   * server's heartbeat interval, whichever comes first (a paused client cannot see the server act). Their
+   * receipts' latency is reported apart (latency.slow). @default none
+   */
+  slow?: { percent: number; durationMs?: number };
+  /**
+   * Pad the text of fired events: bug reports' descriptions by about this many bytes, comments' bodies by
+   * as much as their 10,000-byte limit leaves. Bigger frames fill a paused connection's buffers sooner
+   * (loopback's kernel buffers take about 4 MB before a server's own buffer grows). @default 0 (~300-byte events)
+   */
+  eventBytes?: number;
+  /** Seed of the choice of connections to cut or pause (reported, so a run can be repeated). @default random */
   seed?: number;
 }
 
@@ -123,8 +136,14 @@ export interface ResilienceResult {
   replayed: number;
   /** Connections that stopped reconnecting. */
   gaveUp: number;
-  /** Closes with 4008 (slow consumer) seen. */
+  /** Closes with 4008 (slow consumer) seen, at any connection. */
   slowConsumerCloses: number;
+  /**
+   * --slow: connections paused, and what came of them when they read again: closed by the server with
+   * 4008, closed otherwise (e.g. 1006: the server cut them without its close frame), cut by --churn or
+   * --storm first, not closed at all; `back`: closed by the server and connected again. Absent without --slow.
+   */
+  slow?: { percent: number; durationMs: number | null; paused: number; closed4008: number; closedOther: number; cut: number; notClosed: number; back: number };
   /** Closes with 4001 (token expired) followed by a reconnect with a fresh token. */
   tokenRefreshes: number;
   /** Connections that were refreshed at least once. */
@@ -186,6 +205,11 @@ export interface LatencyResult {
   sendLag: LatencySummary;
   /** Histogram buckets of broadcast+notification latency for drawing: upper bound (ms) and count. */
   buckets: { le: number; count: number }[];
+  /**
+   * --slow: receipts at the paused connections, broadcasts and notifications together; `broadcast`,
+   * `notification` and `buckets` above are then the other connections' alone. Absent without --slow.
+   */
+  slow?: LatencySummary;
 }
 
 export interface ThroughputResult {
@@ -351,7 +375,7 @@ export type LoadProgressEvent =
   | { kind: 'phase'; phase: LoadPhase; at: number }
   | { kind: 'connect'; opened: number; target: number; errors: number }
   /** Connections cut so far and those reconnecting now (runs with churn or storms). */
-  | { kind: 'churn'; cuts: number; reconnecting: number; reconnects: number }
+  | { kind: 'churn'; cuts: number; reconnecting: number; reconnects: number; /** --slow: connections not reading now. */ paused?: number }
   | { kind: 'fire'; fired: number; target: number; accepted: number; restErrors: number }
   | {
       kind: 'delivery';

@@ -194,6 +194,7 @@ export function LoadDashboard({ state }: { state: LoadViewState }) {
         <Text>
           {'  '}reconnecting <Text color={s.churn.reconnecting > 0 ? 'yellow' : 'green'}>{s.churn.reconnecting}</Text> now, {s.churn.cuts} cut,{' '}
           {s.churn.reconnects} reconnects
+          {s.churn.paused !== undefined ? `, ${s.churn.paused} not reading (--slow)` : ''}
         </Text>
       ) : null}
       <Bar

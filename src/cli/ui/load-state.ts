@@ -11,7 +11,7 @@ export interface LoadViewState {
   scenario: string | undefined;
   connect: { opened: number; target: number; errors: number };
   /** Runs with churn or storms: connections cut so far, reconnecting now, reopened so far. */
-  churn: { cuts: number; reconnecting: number; reconnects: number } | undefined;
+  churn: { cuts: number; reconnecting: number; reconnects: number; paused?: number } | undefined;
   fire: { fired: number; target: number; accepted: number; restErrors: number };
   delivery: {
     delivered: number;
@@ -72,7 +72,7 @@ export function reduceLoadProgress(s: LoadViewState, e: LoadProgressEvent): Load
     case 'connect':
       return { ...s, connect: { opened: e.opened, target: e.target, errors: e.errors } };
     case 'churn':
-      return { ...s, churn: { cuts: e.cuts, reconnecting: e.reconnecting, reconnects: e.reconnects } };
+      return { ...s, churn: { cuts: e.cuts, reconnecting: e.reconnecting, reconnects: e.reconnects, ...(e.paused !== undefined ? { paused: e.paused } : {}) } };
     case 'fire':
       return { ...s, fire: { fired: e.fired, target: e.target, accepted: e.accepted, restErrors: e.restErrors } };
     case 'delivery':
@@ -128,7 +128,7 @@ export function formatProgressLine(s: LoadViewState): string {
     `fired ${s.fire.fired}/${s.fire.target}${s.fire.restErrors ? ` (${s.fire.restErrors} REST errors)` : ''}`,
     `delivered ${s.delivery.delivered}/${s.delivery.expected}`,
   ];
-  if (s.churn) parts.splice(1, 0, `${s.churn.reconnecting} reconnecting (${s.churn.cuts} cut)`);
+  if (s.churn) parts.splice(1, 0, `${s.churn.reconnecting} reconnecting (${s.churn.cuts} cut${s.churn.paused !== undefined ? `, ${s.churn.paused} paused` : ''})`);
   if (s.delivery.duplicated) parts.push(`${s.delivery.duplicated} duplicated`);
   if (s.delivery.misrouted) parts.push(`${s.delivery.misrouted} misrouted`);
   if (s.delivery.latency.count) parts.push(`p99 ${formatLatency(s.delivery.latency.p99)}`);
