@@ -255,8 +255,11 @@ export class Shard {
         this.lossAt[c] = at;
         this.reconnecting++;
       }
-      this.timeline.connectionDown(c, at); // timeline hook
-      this.ledger.lost(c, at, client.resumeSupported === true);
+      // a cut's loss began at the cut, not when the client noticed it (a busy loop can fire an event in
+      // between, which the cut connection could never receive)
+      const lostAt = this.lossAt[c] !== 0 ? this.lossAt[c]! : at;
+      this.timeline.connectionDown(c, lostAt); // timeline hook
+      this.ledger.lost(c, lostAt, client.resumeSupported === true);
       this.noteDrops(at);
     });
     client.on('resumed', (info) => {
