@@ -4,6 +4,7 @@
 // by side. On one machine the shards share its cores with each other and the server: this measures
 // what sharding costs, not what N machines gain.
 import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { LoadReport } from '../../src/loadtest/report-json.ts';
@@ -67,6 +68,7 @@ export async function runShardsCase(o: ShardsCaseOptions): Promise<ShardsCaseRes
   const server = await startReference({ secret: o.secret });
   try {
     const base = ['load', '--url', server.url, '--secret', o.secret, '--users', String(o.users), '--events', String(o.events), '--rate', String(o.rate), '--skip-rate-limit', '--json'];
+    out.notes.push(`load average (1 min) at the start: ${loadavg()[0]!.toFixed(2)}`);
     o.log(`shards: one process, ${o.users} users, ${o.events} operations at ${o.rate}/s`);
     let t0 = performance.now();
     const one = await runCli(base);
@@ -80,6 +82,12 @@ export async function runShardsCase(o: ShardsCaseOptions): Promise<ShardsCaseRes
     out.runs.push(figures(`${o.shards} shards`, exits, performance.now() - t0));
     const same = exits.every((e) => JSON.stringify((JSON.parse(e.out) as LoadReport).delivery) === JSON.stringify((JSON.parse(exits[0]!.out) as LoadReport).delivery));
     out.notes.push(`every shard printed the same merged delivery figures: ${same ? 'yes' : 'NO'}`);
+    const merged = JSON.parse(exits[0]!.out) as LoadReport;
+    if (merged.distribution) out.notes.push(`the shards judged what each connection owed by ${merged.distribution.eligibility}`);
+    // an invalid verdict is the generator's, not the server's: say why
+    for (const [label, r] of [['one process', JSON.parse(one.out) as LoadReport], [`${o.shards} shards`, merged]] as const) {
+      if (r.verdict === 'invalid') out.notes.push(`${label}: invalid, ${r.reasons.join('; ')}`);
+    }
   } catch (err) {
     out.notes.push(`failed: ${(err as Error).message.split('\n')[0]}`);
   } finally {

@@ -410,6 +410,28 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     return true;
   }
 
+  /**
+   * Stop reading the open connection's socket, as a slow consumer does: what the server sends waits in
+   * its buffers and the kernel's. The line is not watched meanwhile (the silence is the client's own).
+   * A close while paused is seen only once it reads again. False when no connection is open.
+   */
+  pauseReading(): boolean {
+    const t = this.t;
+    if (!t || !t.isOpen || this.stopped) return false;
+    this.unwatchLine();
+    t.pause();
+    return true;
+  }
+
+  /** Read the socket again after pauseReading(), and watch the line again. False when it was not paused. */
+  resumeReading(): boolean {
+    const t = this.t;
+    if (!t || !t.isPaused) return false;
+    t.resume();
+    if (t.isOpen) this.watchLine(t, this.heartbeatMs ?? this.o.heartbeatMs);
+    return true;
+  }
+
   /** Stop: no more reconnects; closes the open connection with 1000. */
   async close(): Promise<void> {
     if (this.endResult) return;

@@ -109,6 +109,7 @@ export class LeanTransport<O> implements Transport {
   /** A refusal: status, and how much body is expected (-1 = to the end of the socket, -2 = chunked). */
   private refusal: { status: number; want: number; body: Buffer[]; got: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private paused = false;
   /** The carry being consumed: reused for what is left of it (memmove), then let go. */
   private spare: Buffer | undefined;
 
@@ -175,11 +176,17 @@ export class LeanTransport<O> implements Transport {
   }
 
   pause(): void {
+    this.paused = true;
     this.socket.pause();
   }
 
   resume(): void {
+    this.paused = false;
     this.socket.resume();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
   }
 
   // ---- socket events (through the shared listeners) ------------------------------------------

@@ -41,6 +41,8 @@ export interface Transport {
   pause(): void;
   /** Read again after `pause()`. */
   resume(): void;
+  /** Paused by `pause()` and not resumed since. */
+  readonly isPaused: boolean;
 }
 
 export interface TransportOptions {

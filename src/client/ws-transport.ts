@@ -74,6 +74,10 @@ export class WsTransport<O> implements Transport {
   resume(): void {
     this.ws.resume();
   }
+
+  get isPaused(): boolean {
+    return this.ws.isPaused;
+  }
 }
 
 function readBody(res: IncomingMessage): Promise<string> {

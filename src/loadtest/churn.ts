@@ -1,6 +1,8 @@
 // The cut schedule of a resilience run, pure: when connections are cut (`--churn P%/INTERVAL` every
 // interval from the start of the fire phase, `--storm P%@T` once at T) and which ones (a seeded choice,
 // so the same seed and the same connections cut the same ones). The shard runs it with one timer.
+// `--slow P%[:DURATION]` is parsed here too: P% of the connections stop reading from the start of the fire
+// phase, chosen the same seeded way.
 import { parseDuration } from '../units.ts';
 import { createRandom } from './random.ts';
 
@@ -15,6 +17,13 @@ export interface StormSpec {
   percent: number;
   /** Time after the fire phase started. */
   atMs: number;
+}
+
+export interface SlowSpec {
+  /** Percent of the open connections that stop reading their socket, (0, 100]. */
+  percent: number;
+  /** How long they stay paused from the start of the fire phase; absent: until the server acts (see shard.ts). */
+  durationMs?: number;
 }
 
 export interface CutPlan {
@@ -115,4 +124,20 @@ export function parseStorm(text: string): StormSpec | { error: string } {
     return { error: `expected P%@T with 0 < P <= 100, e.g. 50%@10s, got '${text}'` };
   }
   return { percent, atMs };
+}
+
+/** `2%` or `2%:5s`. */
+export function parseSlow(text: string): SlowSpec | { error: string } {
+  const [p, d, extra] = text.split(':');
+  const percent = p === undefined ? undefined : percentOf(p);
+  const durationMs = d === undefined ? undefined : parseDuration(d.trim());
+  if (extra !== undefined || percent === undefined || (d !== undefined && (durationMs === undefined || durationMs <= 0))) {
+    return { error: `expected P%[:DURATION] with 0 < P <= 100, e.g. 2% or 2%:5s, got '${text}'` };
+  }
+  return durationMs === undefined ? { percent } : { percent, durationMs };
+}
+
+/** The seed of one shard's choice of slow connections: apart from its cuts' (the same seed, another draw). */
+export function slowSeed(seed: number, shardId: number): number {
+  return shardSeed((seed ^ 0x510e527f) >>> 0, shardId);
 }

@@ -152,6 +152,23 @@ export class Coordinator {
     return Number(s) * 1000 + Number(us) / 1000 - (before + after) / 2;
   }
 
+  /**
+   * Writes this shard's live figures and reads every shard's, with how many arrived at `barrier`: one
+   * round trip (a sharded dashboard calls it about once a second, not per progress tick).
+   */
+  async progress(own: string, barrier: string): Promise<{ figures: Map<number, string>; atBarrier: number }> {
+    const key = this.key('progress');
+    const res = await this.redis
+      .multi()
+      .hset(key, String(this.o.shard), own)
+      .expire(key, COORDINATOR_TTL_SECONDS)
+      .hgetall(key)
+      .hlen(this.key(`barrier:${barrier}`))
+      .exec();
+    const all = (res?.[2]?.[1] ?? {}) as Record<string, string>;
+    return { figures: new Map(Object.entries(all).map(([k, v]) => [Number(k), v])), atBarrier: Number(res?.[3]?.[1] ?? 0) };
+  }
+
   /** Publishes this shard's partial result. */
   async putPartial(json: string): Promise<void> {
     const key = this.key('partials');

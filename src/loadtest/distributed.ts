@@ -3,7 +3,13 @@
 // at the end); everything else is the single-process run on this shard's share of the work.
 //
 // Who owes what across machines: each shard feeds its local ledger the events fired by every shard.
-// Its own events are registered before their POST leaves, as on one process. Another shard's event is
+// Against a server with seq, the final figures come from log order (ledger.ts R10): every shard's
+// connections open before the connected barrier and every event is fired after it, so each connection's
+// initial cursor precedes every event of the run; a connection owes every event of its audience except
+// those it missed in a gap (given up, resume refused, lost without resume) that the order of receipts
+// places after its last receipt before the gap and before its first one after it. No clock is compared.
+// Without seq (and for the live figures that drive the drain), times: its own events are registered
+// before their POST leaves, as on one process. Another shard's event is
 // registered when its registration arrives through Redis, back-dated by a margin (`marginMs`) but never
 // to before this shard reached the connected barrier (every remote event was registered after that: its
 // shard had passed the barrier, which needs this shard to have arrived). Its answer counts from when the
@@ -19,11 +25,11 @@ import { Coordinator, ShardMissingError, type StreamEntry } from './coordinator.
 import { now } from './clock.ts';
 import type { FireSink, Firer, FiredEvent } from './fire.ts';
 import { addEncoded, createHistogram, encodeHistogram, type Histogram } from './histogram.ts';
-import { F_DELIVERED, PER_EVENT_FIELDS, type LedgerSummary } from './ledger.ts';
+import { F_DELIVERED, F_LOST_IN_GAP, PER_EVENT_FIELDS, type LedgerSummary } from './ledger.ts';
 import { buildResult, REDACTED, type BuildInput, type FirerRecord } from './result.ts';
 import type { ShardFinal, ToShard } from './shard-protocol.ts';
 import { buildTimeline, type TimelinePart } from './timeline.ts';
-import type { LoadTestResult, ShardEntry } from './types.ts';
+import type { DistributionInfo, LoadProgressEvent, LoadTestResult, ShardEntry } from './types.ts';
 
 export interface DistributedOptions {
   /** redis://host:port of the coordinating Redis. */
@@ -98,7 +104,11 @@ interface Partial {
   timelineTo: number;
   maxStreamLagMs: number;
   generator: { cpuPercent: number; lagP99: number; saturated: boolean };
+  /** The rule its ledger judged by (absent from an older shard: the margin). */
+  eligibility?: Eligibility;
 }
+
+type Eligibility = DistributionInfo['eligibility'];
 
 export class DistributedRun {
   readonly k: number;
@@ -116,6 +126,9 @@ export class DistributedRun {
   private doneWaiter: (() => void) | undefined;
   private clockOffsetMs = 0;
   private maxStreamLagMs = 0;
+  private mode: Eligibility = 'remote-arrival-margin';
+  private totalsTimer: NodeJS.Timeout | undefined;
+  private totalsBusy = false;
 
   private constructor(d: DistributedOptions, signal: AbortSignal | undefined) {
     this.d = d;
@@ -141,6 +154,12 @@ export class DistributedRun {
       throw err;
     }
     return run;
+  }
+
+  /** The eligibility rule of this shard's ledger: log order when the server has seq (R10), else times. */
+  eligibility(serverHasSeq: boolean): 'seq' | 'time' {
+    this.mode = serverHasSeq ? 'seq-log-order' : 'remote-arrival-margin';
+    return serverHasSeq ? 'seq' : 'time';
   }
 
   ownsUser(userIndex: number): boolean {
@@ -169,6 +188,63 @@ export class DistributedRun {
         post({ t: 'ack', idx: e.idx, ok: e.ok, respondedAt: at, ...(e.alias !== undefined ? { alias: e.alias } : {}) });
       }
     });
+  }
+
+  /**
+   * The run's totals for the dashboard, every `everyMs` (one Redis round trip each, skipped while the last
+   * is out): this shard writes its own live figures (operations fired, connections, deliveries) and reads
+   * every shard's; shards done come from the stream this shard reads anyway.
+   */
+  startRunTotals(
+    own: () => { opened: number; fired: number; delivered: number; expected: number },
+    target: number,
+    emit: (e: LoadProgressEvent) => void,
+    everyMs: number,
+  ): void {
+    const tick = (): void => {
+      if (this.totalsBusy) return;
+      this.totalsBusy = true;
+      const mine = own();
+      this.coord
+        .progress(JSON.stringify(mine), 'connected')
+        .then(({ figures, atBarrier }) => {
+          let opened = 0;
+          let fired = 0;
+          let delivered = 0;
+          let expected = 0;
+          for (const [k, json] of figures) {
+            const f = k === this.k ? mine : (JSON.parse(json) as typeof mine);
+            opened += f.opened;
+            fired += f.fired;
+            delivered += f.delivered;
+            expected += f.expected;
+          }
+          emit({
+            kind: 'run',
+            shard: this.k,
+            shards: this.n,
+            shardsConnected: atBarrier,
+            shardsDone: this.doneSeen.size,
+            opened,
+            fired,
+            target,
+            delivered,
+            expected,
+          });
+        })
+        // the dashboard's totals are best effort: a failed read shows at the next one
+        .catch(() => undefined)
+        .finally(() => {
+          this.totalsBusy = false;
+        });
+    };
+    this.totalsTimer = setInterval(tick, Math.max(1000, everyMs));
+    this.totalsTimer.unref?.();
+  }
+
+  stopRunTotals(): void {
+    if (this.totalsTimer) clearInterval(this.totalsTimer);
+    this.totalsTimer = undefined;
   }
 
   /** This shard's firer sink: global event numbers, and every registration and answer published. */
@@ -257,6 +333,7 @@ export class DistributedRun {
       timelineTo,
       maxStreamLagMs: Math.round(this.maxStreamLagMs),
       generator: local,
+      eligibility: this.mode,
     };
     await this.coord.putPartial(JSON.stringify(own));
     const all = await this.coord.allPartials(this.waitMs, this.signal);
@@ -265,6 +342,7 @@ export class DistributedRun {
   }
 
   async close(): Promise<void> {
+    this.stopRunTotals();
     await this.coord.close().catch(() => undefined);
   }
 }
@@ -284,6 +362,24 @@ function histogramOf(encoded: string[]): Histogram {
   const h = createHistogram();
   for (const e of encoded) addEncoded(h, e);
   return h;
+}
+
+/** One shard's cuts and what came of them, from its threads' finals. */
+function shardResilience(finals: ShardFinal[]): NonNullable<ShardEntry['resilience']> {
+  const out = { cuts: 0, churnCuts: 0, stormCuts: 0, stormCutsEach: [] as number[], reconnects: 0, replayed: 0, gaveUp: 0, lostInGaps: 0 };
+  for (const f of finals) {
+    out.reconnects += f.ledger.reconnects;
+    for (let k = F_LOST_IN_GAP; k < f.ledger.perEvent.length; k += PER_EVENT_FIELDS) out.lostInGaps += f.ledger.perEvent[k]!;
+    const r = f.resilience;
+    if (!r) continue;
+    out.churnCuts += r.churnCuts;
+    out.stormCuts += r.stormCuts;
+    out.replayed += r.replayed;
+    out.gaveUp += r.gaveUp;
+    r.storms.forEach((s, i) => (out.stormCutsEach[i] = (out.stormCutsEach[i] ?? 0) + s.cut));
+  }
+  out.cuts = out.churnCuts + out.stormCuts;
+  return out;
 }
 
 /** Merges every shard's part (sorted by shard) into the run's one result. Pure of the order given. */
@@ -364,19 +460,24 @@ export function mergePartials(parts: Partial[], marginMs: number): LoadTestResul
       cpuPercent: p.generator.cpuPercent,
       saturated: p.generator.saturated,
       maxStreamLagMs: p.maxStreamLagMs,
+      ...(merged.resilience ? { resilience: shardResilience(finals) } : {}),
     };
   });
   merged.shards = shards;
+  // every shard judged by log order only when the server had seq for all of them
+  const bySeq = parts.every((p) => p.eligibility === 'seq-log-order');
+  const maxStreamLagMs = Math.max(...parts.map((p) => p.maxStreamLagMs));
   merged.distribution = {
     shards: parts.length,
-    eligibility: 'remote-arrival-margin',
+    eligibility: bySeq ? 'seq-log-order' : 'remote-arrival-margin',
     marginMs,
-    maxStreamLagMs: Math.max(...parts.map((p) => p.maxStreamLagMs)),
-    rule:
-      "a shard's own events are registered before their POST; another shard's event when its registration arrives through Redis, back-dated by the margin (never before the connected barrier), answered when its answer arrives; latency only where sender and receiver share a clock",
+    maxStreamLagMs,
+    rule: bySeq
+      ? "the server has seq: every connection opened before the first event (its cursor precedes the run), so it owes every event of its audience but those it did not receive in a gap (given up, resume refused, lost without resume) that the order of its shard's receipts places after its last receipt before the gap and before its first after it; no clock compared. The margin only paces the live figures; latency only where sender and receiver share a clock"
+      : "no seq: a shard's own events are registered before their POST; another shard's event when its registration arrives through Redis, back-dated by the margin (never before the connected barrier), answered when its answer arrives: correct as long as a registration arrives within the margin; latency only where sender and receiver share a clock",
   };
-  if (merged.distribution.maxStreamLagMs > marginMs) {
-    merged.errors = [...merged.errors, `a registration took ${merged.distribution.maxStreamLagMs} ms through Redis, more than the ${marginMs} ms margin`].slice(0, 20);
+  if (!bySeq && maxStreamLagMs > marginMs) {
+    merged.errors = [...merged.errors, `a registration took ${maxStreamLagMs} ms through Redis, more than the ${marginMs} ms margin`].slice(0, 20);
   }
   try {
     merged.timeline = buildTimeline(

@@ -3,7 +3,7 @@
 // cannot slow the sender (no coordinated omission); latency is measured from the intended time.
 // Every event an operation must cause is registered with the shards before the request leaves.
 import { createRestClient, type RestClient } from '../client/index.ts';
-import { mintTokenSync, type BugReport, type Comment } from '../protocol/index.ts';
+import { COMMENT_BODY_MAX, mintTokenSync, type BugReport, type Comment } from '../protocol/index.ts';
 import { createHistogram, recordMs, type Histogram } from './histogram.ts';
 import { now } from './clock.ts';
 import { createRandom } from './random.ts';
@@ -50,6 +50,8 @@ export interface FireOptions {
   delete: boolean;
   nonceMark: string;
   runTag: string;
+  /** Pad bug reports' descriptions by about this many bytes, comments' bodies by as much as COMMENT_BODY_MAX leaves. @default 0 */
+  eventBytes?: number;
   sink: FireSink;
   signal?: AbortSignal;
   onFired?: () => void;
@@ -78,6 +80,9 @@ export class Firer {
   private readonly o: FireOptions;
   private readonly clients: RestClient[];
   private readonly tokens = new Map<string, string>();
+  /** --event-bytes: made once, appended after the nonce's closing mark (matching reads up to it). */
+  private readonly padDescription: string;
+  private readonly padComment: string;
   private readonly random = createRandom(0x5eed);
   /** Bug reports no operation is working on: taken out while one is in flight, so ops never race. */
   private readonly idleBugs: Bug[] = [];
@@ -97,6 +102,10 @@ export class Firer {
     this.clients = o.urls.map((url) => createRestClient({ url, connections: 64 }));
     this.weights = (Object.entries(o.mix) as [MixOperation, number][]).filter(([, w]) => w > 0);
     this.weightSum = this.weights.reduce((s, [, w]) => s + w, 0);
+    const pad = o.eventBytes ?? 0;
+    this.padDescription = pad > 0 ? ` ${'x'.repeat(pad)}` : '';
+    // the body holds `comment <nonce>` (well under 100 bytes) and the pad
+    this.padComment = pad > 0 ? ` ${'x'.repeat(Math.min(pad, COMMENT_BODY_MAX - 100))}` : '';
   }
 
   /** Fires all operations on schedule; resolves when the last one has been sent (not answered). */
@@ -236,7 +245,7 @@ export class Firer {
       if (assignee !== null) evs.push(this.expect(T_NOTIFICATION, 'notification', nonce, assignee, intended, registeredAt));
       const title = `load ${this.marked(nonce)}`;
       request = () =>
-        rest.createBugReport({ title, description: `fired by bugzapp load ${this.marked(nonce)}`, severity: 'medium', assignee_id: assignee }, this.opts(reporter));
+        rest.createBugReport({ title, description: `fired by bugzapp load ${this.marked(nonce)}${this.padDescription}`, severity: 'medium', assignee_id: assignee }, this.opts(reporter));
       onOk = (res) => {
         const b = res as BugReport;
         for (const ev of evs) ev.id = b.id;
@@ -255,7 +264,7 @@ export class Firer {
         evs.push(n);
         bug.notified = true;
       }
-      request = () => rest.createComment(bug.id, { body: `comment ${this.marked(nonce)}` }, this.opts(author));
+      request = () => rest.createComment(bug.id, { body: `comment ${this.marked(nonce)}${this.padComment}` }, this.opts(author));
       onOk = (res) => {
         const c = res as Comment;
         evs[0]!.id = c.id;

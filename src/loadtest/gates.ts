@@ -102,6 +102,12 @@ export function figuresOf(result: LoadTestResult): Figures {
   f.replayed = { kind: 'count', value: r?.replayed ?? 0, description: 'events replayed by resumes' };
   f.gave_up = { kind: 'count', value: r?.gaveUp ?? 0, description: 'connections that stopped reconnecting' };
   f.slow_consumer_closes = { kind: 'count', value: r?.slowConsumerCloses ?? 0, description: 'closes with 4008 (slow consumer) seen' };
+  f.slow_paused = { kind: 'count', value: r?.slow?.paused ?? 0, description: 'connections that stopped reading (--slow)' };
+  f.slow_not_closed = {
+    kind: 'count',
+    value: r?.slow?.notClosed ?? 0,
+    description: 'connections paused by --slow that the server had not closed when they read again',
+  };
   f.token_refreshes = { kind: 'count', value: r?.tokenRefreshes ?? 0, description: 'closes with 4001 (token expired) followed by a fresh token' };
   f.token_refreshed_connections = { kind: 'count', value: r?.tokenRefreshedConnections ?? 0, description: 'connections that got a fresh token after a 4001 at least once' };
   f.storm_all_back = {
@@ -129,6 +135,7 @@ export function figuresOf(result: LoadTestResult): Figures {
     ['connect', l.connect, 'upgrade to connection_established'],
     ['rest', l.rest, 'REST request to response'],
     ['send_lag', l.sendLag, 'intended to actual send time of a POST'],
+    ['slow', l.slow ?? zero, 'push latency at the connections paused by --slow (the others are broadcast_ and notification_)'],
   ];
   for (const [prefix, s, what] of groups) {
     for (const [name, field] of PERCENTILES) f[`${prefix}_${name}`] = { kind: 'ms', value: s[field], description: `${what}, ${name}` };

@@ -24,6 +24,17 @@
 //  R9 lost in a gap: an event answered ok, of a connection's audience, registered after the connection
 //     was established, that the connection is not owed only because a gap (R5) covers it, and that it
 //     never received: lost while reconnecting. Counted per event and per connection, apart from missing.
+//  R10 log order (option `eligibility: 'seq'`, for a server with seq whose connections all opened before
+//     any event of the run was fired, as in a sharded run): the final figures compare no times. Every
+//     established connection is of the audience. A receipt places nothing but its seq in the connection's
+//     log order; consecutive receipts at one connection say which seq comes first, and these links, over
+//     all the ledger's connections, are the only order known. Each gap (R5) of a connection is bounded by
+//     L, its last receipt before the loss (none: before the run), and F, its first receipt after it came
+//     back (none: it never did, or gave up). An event of the audience is away for the connection (not
+//     owed; lost in a gap, R9, if not received) when it was not received there and it is not known to come
+//     at or before L, nor at or after F, by a chain of links: an event no connection of the ledger
+//     received, or one no chain orders against the gap, is not owed. A received event is owed. The live
+//     figures (R8) keep the times of R1.
 import { compareSeq } from './seq-order.ts';
 
 export const T_BUG_REPORT = 0;
@@ -121,6 +132,8 @@ interface Ev {
   firstMax: number;
   expectedLive: number;
   deliveredLive: number;
+  /** R10: its seq's node (-1: not received at any connection of the ledger yet). */
+  node: number;
 }
 
 const FLAG_LATE = 1;
@@ -132,6 +145,14 @@ export interface LedgerOptions {
    * (older ones were answered before it: the REST client gives up after 30 s). @default 60_000
    */
   gapScanMs?: number;
+  /** 'time' (R1, the default) or 'seq' (R10: the final figures from log order, no times compared). */
+  eligibility?: 'time' | 'seq';
+}
+
+/** R10: a gap in log order: the last seq received before the loss, the first after coming back. */
+interface SeqGap {
+  last: string | undefined;
+  first: string | undefined;
 }
 
 /** Receipt outcome codes: what `receipt` returns when it is not a delivery (a delivery returns its latency, >= 0). */
@@ -159,6 +180,20 @@ export class Ledger {
   private dropped = 0;
   private liveDuplicated = 0;
   private liveMisrouted = 0;
+  // ---- R10 (eligibility 'seq') ----
+  private readonly bySeq: boolean;
+  /** Per connection: the seq of its last receipt, in arrival order. */
+  private readonly prevSeq: (string | undefined)[];
+  /** Per connection: its gaps in log order; the one still waiting for its first receipt after it. */
+  private readonly seqGaps: (SeqGap[] | undefined)[];
+  private readonly seqWaiting: (SeqGap | undefined)[];
+  /** Seqs as nodes; links between consecutive receipts of a connection, deduplicated. */
+  private readonly seqNode = new Map<string, number>();
+  private readonly links = new Set<number>();
+  private readonly succ: number[][] = [];
+  private readonly pred: number[][] = [];
+  private lastLinkFrom = -1;
+  private lastLinkTo = -1;
 
   constructor(conns: readonly LedgerConn[], options: LedgerOptions = {}) {
     this.conns = conns;
@@ -170,6 +205,10 @@ export class Ledger {
     this.lostAt = new Float64Array(this.n);
     this.lastLostAt = new Float64Array(this.n);
     this.lastSeq = new Array<string | undefined>(this.n);
+    this.bySeq = options.eligibility === 'seq';
+    this.prevSeq = new Array<string | undefined>(this.bySeq ? this.n : 0);
+    this.seqGaps = new Array<SeqGap[] | undefined>(this.bySeq ? this.n : 0);
+    this.seqWaiting = new Array<SeqGap | undefined>(this.bySeq ? this.n : 0);
   }
 
   // ---- events ----------------------------------------------------------------------------------
@@ -188,6 +227,7 @@ export class Ledger {
       firstMax: 0,
       expectedLive: 0,
       deliveredLive: 0,
+      node: -1,
     };
     this.sentAt[idx] = sentAt;
   }
@@ -267,6 +307,13 @@ export class Ledger {
 
   /** Records a gap and takes the answered events it covers off their live expected count. */
   private addGap(c: number, from: number, to: number): void {
+    // R10: the gap lies between the last receipt so far (nothing is received while away) and the next
+    // one; gaps with no receipt between them are one
+    if (this.bySeq && this.seqWaiting[c] === undefined) {
+      const sg: SeqGap = { last: this.prevSeq[c], first: undefined };
+      (this.seqGaps[c] ??= []).push(sg);
+      this.seqWaiting[c] = sg;
+    }
     const covered: number[] = [];
     const scanFrom = from - this.gapScanMs;
     for (let i = this.events.length - 1; i >= 0; i--) {
@@ -298,7 +345,51 @@ export class Ledger {
       this.oooByType[type]!++;
       const ev = idx >= 0 ? this.events[idx] : undefined;
       if (ev) this.flag(ev, c, FLAG_OOO);
-    } else this.lastSeq[c] = seq;
+      // R10: a seq out of order (or a repeat after a replay) places its event but links nothing
+      if (this.bySeq) this.link(c, seq, idx, false);
+      return;
+    }
+    this.lastSeq[c] = seq;
+    if (this.bySeq) this.link(c, seq, idx, true);
+  }
+
+  /** R10: the event's place in the log is the seq it was first received with. */
+  private placeEvent(idx: number, node: number): void {
+    const ev = this.events[idx];
+    if (ev !== undefined && ev.node < 0) ev.node = node;
+  }
+
+  /** R10: the receipt of `seq` at c follows c's previous one in the log. */
+  private link(c: number, seq: string, idx: number, inOrder: boolean): void {
+    let to = this.seqNode.get(seq);
+    if (to === undefined) {
+      to = this.seqNode.size;
+      this.seqNode.set(seq, to);
+      this.succ.push([]);
+      this.pred.push([]);
+    }
+    if (idx >= 0) this.placeEvent(idx, to);
+    if (!inOrder) return;
+    // the first receipt after a gap ends it, even the last one before it again
+    const waiting = this.seqWaiting[c];
+    if (waiting !== undefined) {
+      waiting.first = seq;
+      this.seqWaiting[c] = undefined;
+    }
+    const prev = this.prevSeq[c];
+    if (prev === seq) return; // the same event again: a duplicate, no link
+    this.prevSeq[c] = seq;
+    if (prev === undefined) return;
+    const from = this.seqNode.get(prev)!;
+    // a broadcast: every connection links the same two seqs in a row
+    if (from === this.lastLinkFrom && to === this.lastLinkTo) return;
+    this.lastLinkFrom = from;
+    this.lastLinkTo = to;
+    const key = from * 4_294_967_296 + to;
+    if (this.links.has(key)) return;
+    this.links.add(key);
+    this.succ[from]!.push(to);
+    this.pred[to]!.push(from);
   }
 
   /** A receipt matching no fired event. */
@@ -309,10 +400,15 @@ export class Ledger {
   /**
    * Event idx received at connection c at `at`. Returns the push latency (at - sentAt, >= 0) when it
    * is an on-time first receipt at a connection owed it as far as known now, else NOT_A_DELIVERY.
+   * `seq`: the receipt's, when `order` was called without knowing the event (R10 learns it here).
    */
-  receipt(idx: number, c: number, at: number): number {
+  receipt(idx: number, c: number, at: number, seq?: string): number {
     const ev = this.events[idx];
     if (!ev) return NOT_A_DELIVERY;
+    if (this.bySeq && seq !== undefined) {
+      const node = this.seqNode.get(seq);
+      if (node !== undefined) this.placeEvent(idx, node);
+    }
     const n = ev.counts[c]!;
     ev.counts[c] = n === 255 ? 255 : n + 1;
     const wrongUser = ev.type === T_NOTIFICATION && this.conns[c]!.userId !== ev.target;
@@ -320,14 +416,15 @@ export class Ledger {
       this.liveMisrouted++;
       return NOT_A_DELIVERY;
     }
+    // a first receipt after the drain is late wherever it is owed (with R10, whatever the times)
+    if (n === 0 && this.drainEndedAt !== 0 && at > this.drainEndedAt) {
+      this.flag(ev, c, FLAG_LATE);
+      return NOT_A_DELIVERY;
+    }
     const est = this.establishedAt[c]!;
     if (est === 0 || est >= ev.registeredAt) return NOT_A_DELIVERY;
     if (n > 0) {
       this.liveDuplicated++;
-      return NOT_A_DELIVERY;
-    }
-    if (this.drainEndedAt !== 0 && at > this.drainEndedAt) {
-      this.flag(ev, c, FLAG_LATE);
       return NOT_A_DELIVERY;
     }
     ev.deliveredLive++;
@@ -362,6 +459,28 @@ export class Ledger {
         const back = g[i + 1]!;
         if (g[i]! < ev.respondedAt && (back === 0 || back >= ev.registeredAt)) return true;
       }
+    }
+    return false;
+  }
+
+  /** Of the audience in the final figures: R1's times, or with R10 any established connection. */
+  private inFinalAudience(ev: Ev, c: number): boolean {
+    if (!this.bySeq) return this.inAudience(ev, c);
+    if (this.establishedAt[c] === 0) return false;
+    return !(ev.type === T_NOTIFICATION && this.conns[c]!.userId !== ev.target);
+  }
+
+  /** Away in the final figures: R1's times, or R10's log order (`reach` caches what each gap bound reaches). */
+  private awayFinal(ev: Ev, c: number, received: boolean, reach: SeqReach): boolean {
+    if (!this.bySeq) return this.away(ev, c);
+    if (received) return false;
+    const gaps = this.seqGaps[c];
+    if (gaps === undefined) return false;
+    if (ev.node < 0) return true;
+    for (const g of gaps) {
+      const before = g.last !== undefined && reach.from(this.seqNode.get(g.last)!, false)[ev.node] === 1;
+      const after = g.first !== undefined && reach.from(this.seqNode.get(g.first)!, true)[ev.node] === 1;
+      if (!before && !after) return true;
     }
     return false;
   }
@@ -403,6 +522,7 @@ export class Ledger {
       if (last.conns.length < CONNS_PER_OFFENDER) last.conns.push({ ordinal: this.conns[c]!.ordinal, label: this.conns[c]!.label });
     };
     const gapLoss = new Int32Array(this.n);
+    const reach = new SeqReach(this.succ, this.pred);
     for (let i = 0; i < nEv; i++) {
       const ev = this.events[i];
       if (!ev) continue;
@@ -419,8 +539,8 @@ export class Ledger {
           }
           continue;
         }
-        if (ev.answer !== 1 || !this.inAudience(ev, c)) continue;
-        if (this.away(ev, c)) {
+        if (ev.answer !== 1 || !this.inFinalAudience(ev, c)) continue;
+        if (this.awayFinal(ev, c, count > 0, reach)) {
           // R9: not owed, but lost unless it came anyway
           if (count === 0) {
             perEvent[o + F_LOST_IN_GAP]!++;
@@ -471,6 +591,41 @@ export class Ledger {
       gapLossConnCount,
       gapLossConns,
     };
+  }
+}
+
+/**
+ * R10: which seqs a chain of links reaches from a gap's bound: backward from its last receipt (what
+ * comes at or before it), forward from its first one after (at or after it). One search per bound.
+ */
+class SeqReach {
+  private readonly succ: readonly number[][];
+  private readonly pred: readonly number[][];
+  private readonly done = new Map<number, Uint8Array>();
+
+  constructor(succ: readonly number[][], pred: readonly number[][]) {
+    this.succ = succ;
+    this.pred = pred;
+  }
+
+  from(node: number, forward: boolean): Uint8Array {
+    const key = forward ? -1 - node : node;
+    let seen = this.done.get(key);
+    if (seen !== undefined) return seen;
+    const next = forward ? this.succ : this.pred;
+    seen = new Uint8Array(next.length);
+    seen[node] = 1;
+    const stack = [node];
+    while (stack.length > 0) {
+      for (const m of next[stack.pop()!]!) {
+        if (seen[m] === 0) {
+          seen[m] = 1;
+          stack.push(m);
+        }
+      }
+    }
+    this.done.set(key, seen);
+    return seen;
   }
 }
 

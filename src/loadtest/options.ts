@@ -157,8 +157,17 @@ export function resolveLoadTestOptions(input: LoadTestInput = {}): LoadTestOptio
       ? { storms: defined.storms.map((s) => ({ percent: checkNumber('storm percent', s.percent, 0.001, 100), atMs: checkInt('storm time', s.atMs, 0) })) }
       : {}),
     ...(defined.tokenTtlMs !== undefined ? { tokenTtlMs: checkInt('token-ttl', defined.tokenTtlMs, 1000, 366 * 86_400_000) } : {}),
-    // a seed only where something is cut: drawn once here, reported, and given back to repeat a run
-    ...(defined.churn !== undefined || (defined.storms?.length ?? 0) > 0
+    ...(defined.eventBytes !== undefined && defined.eventBytes > 0 ? { eventBytes: checkInt('event-bytes', defined.eventBytes, 0, 90_000) } : {}),
+    ...(defined.slow !== undefined
+      ? {
+          slow: {
+            percent: checkNumber('slow percent', defined.slow.percent, 0.001, 100),
+            ...(defined.slow.durationMs !== undefined ? { durationMs: checkInt('slow duration', defined.slow.durationMs, 1) } : {}),
+          },
+        }
+      : {}),
+    // a seed only where something is cut or paused: drawn once here, reported, and given back to repeat a run
+    ...(defined.churn !== undefined || (defined.storms?.length ?? 0) > 0 || defined.slow !== undefined
       ? { seed: checkInt('seed', defined.seed ?? Math.floor(Math.random() * 0x7fffffff), 0, 0xffffffff) }
       : {}),
   };

@@ -4,7 +4,7 @@
 // The charts are plain SVG, so they show without scripting; the one small inline script only marks the
 // page once the browser has laid the charts out (the screenshot test reads that mark).
 import type { LoadReport, Verdict } from './report-json.ts';
-import { LATENCY_COLUMNS, LATENCY_ROWS, LOGGED_TYPES, describeOffender, describeResilience, describeTargets, formatMs, formatPercent } from './report-text.ts';
+import { LATENCY_COLUMNS, LOGGED_TYPES, latencyRowsOf, describeOffender, describeResilience, describeTargets, formatMs, formatPercent } from './report-text.ts';
 import type { TimelineEntry } from './types.ts';
 
 /** Escapes text for HTML content and quoted attribute values. */
@@ -372,7 +372,7 @@ export function formatHtmlReport(r: LoadReport): string {
     : '';
   const latency = table(
     ['latency (ms)', 'count', ...LATENCY_COLUMNS.map(([l]) => l)],
-    LATENCY_ROWS.map(([label, pick]) => {
+    latencyRowsOf(r).map(([label, pick]) => {
       const s = pick(r);
       return [esc(label), String(s.count), ...LATENCY_COLUMNS.map(([, k]) => (s.count ? formatMs(s[k]) : '-'))];
     }),

@@ -1,7 +1,7 @@
 // The Markdown summary appended to $GITHUB_STEP_SUMMARY: verdict, gates, delivery per type, latency,
 // rate limit and generator health, in GitHub-flavoured tables.
 import type { LoadReport, Verdict } from './report-json.ts';
-import { LATENCY_COLUMNS, LATENCY_ROWS, LOGGED_TYPES, describeOffender, describeResilience, describeTargets, formatMs, formatPercent } from './report-text.ts';
+import { LATENCY_COLUMNS, LOGGED_TYPES, latencyRowsOf, describeOffender, describeResilience, describeTargets, formatMs, formatPercent } from './report-text.ts';
 
 const ICON: Record<Verdict, string> = { pass: '✅', fail: '❌', invalid: '⚠️' };
 
@@ -56,7 +56,7 @@ export function formatMarkdownSummary(r: LoadReport): string {
     out.push(row([type, x.events, x.expected, x.delivered, x.missing, x.duplicated, x.misrouted, x.outOfOrder, x.late]));
   }
   out.push('', ...header(['latency (ms)', 'count', ...LATENCY_COLUMNS.map(([l]) => l)], ['l', 'r', 'r', 'r', 'r', 'r', 'r']));
-  for (const [label, pick] of LATENCY_ROWS) {
+  for (const [label, pick] of latencyRowsOf(r)) {
     const s = pick(r);
     out.push(row([label, s.count, ...LATENCY_COLUMNS.map(([, k]) => (s.count ? formatMs(s[k]) : '-'))]));
   }

@@ -11,6 +11,12 @@ export const LATENCY_ROWS: [label: string, pick: (r: LoadReport) => LatencySumma
   ['rest', (r) => r.latency.rest],
 ];
 
+/** The latency rows of a report: LATENCY_ROWS, then with --slow the paused connections' receipts apart. */
+export function latencyRowsOf(r: LoadReport): [label: string, pick: (r: LoadReport) => LatencySummary][] {
+  const slow = r.latency.slow;
+  return slow ? [...LATENCY_ROWS, ['slow (paused)', () => slow]] : LATENCY_ROWS;
+}
+
 export const LATENCY_COLUMNS: [label: string, key: keyof LatencySummary][] = [
   ['p50', 'p50'],
   ['p90', 'p90'],
@@ -54,6 +60,16 @@ export function describeResilience(r: LoadReport): string[] {
     lines.push(
       `storm ${st.percent}%@${formatMs(st.atMs)}ms: ${st.cut} cut, ${st.back} back${st.allBackMs !== null ? ` (all within ${ms(st.allBackMs)})` : ''}, ` +
         `${st.resumed} resumed with a replay${st.allResumedMs !== null ? ` (all within ${ms(st.allResumedMs)})` : ''}`,
+    );
+  }
+  const sl = x.slow;
+  if (sl) {
+    lines.push(
+      `slow ${sl.percent}%: ${sl.paused} connections stopped reading when firing started, ` +
+        `${sl.durationMs !== null ? `for ${ms(sl.durationMs)}` : 'until firing ended (at most a heartbeat interval)'}; reading again, ` +
+        `${sl.closed4008} were closed with 4008, ${sl.closedOther} closed otherwise, ${sl.notClosed} not closed` +
+        `${sl.cut ? ` (${sl.cut} cut by --churn or --storm first)` : ''}; ${sl.back} of the closed back` +
+        (r.latency.slow ? `; their latency p99 ${r.latency.slow.count ? ms(r.latency.slow.p99) : '-'} (the others' apart above)` : ''),
     );
   }
   if (x.slowConsumerCloses || x.tokenRefreshes) {
@@ -116,7 +132,7 @@ export function formatTextSummary(r: LoadReport): string {
   lines.push(
     ...table([
       ['', 'count', ...LATENCY_COLUMNS.map(([label]) => label)],
-      ...LATENCY_ROWS.map(([label, pick]) => {
+      ...latencyRowsOf(r).map(([label, pick]) => {
         const s = pick(r);
         return [label, String(s.count), ...LATENCY_COLUMNS.map(([, key]) => (s.count ? formatMs(s[key]) : '-'))];
       }),

@@ -190,6 +190,7 @@ export function buildResult(b: BuildInput): LoadTestResult {
       rest: firer ? summarize(firer.rest) : emptySummary(),
       sendLag: firer ? summarize(firer.sendLag) : emptySummary(),
       buckets: histogramBuckets(hAll),
+      ...(b.o.slow !== undefined ? { slow: slowLatencyOf(finals) } : {}),
     },
     throughput: {
       eventsFired: firer?.fired ?? 0,
@@ -213,12 +214,21 @@ export function buildResult(b: BuildInput): LoadTestResult {
       saturated: worstLag.p99 > b.o.saturationLagMs,
       saturationLagMs: b.o.saturationLagMs,
     },
-    ...(b.o.churn !== undefined || b.o.storms !== undefined || b.o.tokenTtlMs !== undefined ? { resilience: resilienceOf(b.o, finals, ledger, total.lostInGaps ?? 0) } : {}),
+    ...(b.o.churn !== undefined || b.o.storms !== undefined || b.o.tokenTtlMs !== undefined || b.o.slow !== undefined ? { resilience: resilienceOf(b.o, finals, ledger, total.lostInGaps ?? 0) } : {}),
     timings: b.timings,
     errors: [...b.errors, ...(firer?.errorSamples ?? [])].slice(0, 20),
   };
 }
 
+
+/** --slow: the receipts at the paused connections, merged. */
+function slowLatencyOf(finals: ShardFinal[]): ReturnType<typeof summarize> {
+  const h = createHistogram();
+  for (const f of finals) if (f.resilience?.slow) addEncoded(h, f.resilience.slow.latency);
+  const out = summarize(h);
+  h.destroy();
+  return out;
+}
 
 /** The shards' records of cuts, reconnects and resumes, and the ledger's events lost in gaps (R9). */
 function resilienceOf(o: BuildInput['o'], finals: ShardFinal[], ledger: LedgerSummary, lostInGaps: number): ResilienceResult {
@@ -244,9 +254,18 @@ function resilienceOf(o: BuildInput['o'], finals: ShardFinal[], ledger: LedgerSu
     lostInGapsConnections: ledger.gapLossConnCount,
     lostInGapsByConnection: ledger.gapLossConns.map((x) => ({ connection: x.label, count: x.count })),
   };
+  const slow = o.slow ? { percent: o.slow.percent, durationMs: o.slow.durationMs ?? null, paused: 0, closed4008: 0, closedOther: 0, cut: 0, notClosed: 0, back: 0 } : undefined;
+  if (slow) out.slow = slow;
   for (const f of finals) {
     const r = f.resilience;
     if (!r) continue;
+    if (slow && r.slow) {
+      slow.paused += r.slow.paused;
+      slow.closed4008 += r.slow.closed4008;
+      slow.closedOther += r.slow.closedOther;
+      slow.back += r.slow.back;
+      slow.cut += r.slow.cut ?? 0;
+    }
     out.churnCuts += r.churnCuts;
     out.stormCuts += r.stormCuts;
     out.replayed += r.replayed;
@@ -272,6 +291,7 @@ function resilienceOf(o: BuildInput['o'], finals: ShardFinal[], ledger: LedgerSu
     if (m.back < m.cut) m.allBackMs = null;
     if (m.resumed === 0) m.allResumedMs = null;
   }
+  if (slow) slow.notClosed = slow.paused - slow.closed4008 - slow.closedOther - slow.cut;
   out.cuts = out.churnCuts + out.stormCuts;
   out.reconnectMs = summarize(hR);
   out.resumeMs = summarize(hS);

@@ -191,8 +191,13 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
             progressIntervalMs: o.progressIntervalMs,
             nonceMark: NONCE_MARK,
             runTag: dist ? dist.runTag : runTag,
+            // sharded against a server with seq: what is owed from log order, no clock across machines
+            ...(dist?.eligibility(caps.seq) === 'seq' ? { eligibility: 'seq' as const } : {}),
             ...(o.tokenTtlMs !== undefined ? { tokens: { secret: o.secret, ttlSeconds: Math.max(1, Math.round(o.tokenTtlMs / 1000)) } } : {}),
-            ...(o.seed !== undefined ? { cuts: { plan: { ...(o.churn ? { churn: o.churn } : {}), storms: o.storms ?? [] }, seed: o.seed } } : {}),
+            ...(o.seed !== undefined && (o.churn !== undefined || o.storms !== undefined)
+              ? { cuts: { plan: { ...(o.churn ? { churn: o.churn } : {}), storms: o.storms ?? [] }, seed: o.seed } }
+              : {}),
+            ...(o.slow !== undefined && o.seed !== undefined ? { slow: { ...o.slow, seed: o.seed } } : {}),
           },
           o.workers > 0,
           onShard(id),
@@ -206,9 +211,16 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
     const sum = (f: (p: ShardProgress) => number): number => latest.reduce((acc, p) => acc + (p ? f(p) : 0), 0);
     const planned = plannedEvents(o);
     const firePlanned = dist ? dist.share(planned) : planned; // sharded: this shard's share
+    // sharded: the whole run's totals on the dashboard, from the coordinator about once a second
+    dist?.startRunTotals(
+      () => ({ opened: sum((p) => p.opened), fired: firer?.fired ?? 0, delivered: sum((p) => p.delivered), expected: sum((p) => p.expected) }),
+      planned,
+      emit,
+      o.progressIntervalMs,
+    );
     progressTimer = setInterval(() => {
       emit({ kind: 'connect', opened: sum((p) => p.opened), target: totalConns, errors: sum((p) => p.connectErrors) });
-      if (o.seed !== undefined || o.tokenTtlMs !== undefined) emit({ kind: 'churn', cuts: sum((p) => p.cuts ?? 0), reconnecting: sum((p) => p.reconnecting ?? 0), reconnects: sum((p) => p.reconnects) });
+      if (o.seed !== undefined || o.tokenTtlMs !== undefined) emit({ kind: 'churn', cuts: sum((p) => p.cuts ?? 0), reconnecting: sum((p) => p.reconnecting ?? 0), reconnects: sum((p) => p.reconnects), ...(o.slow ? { paused: sum((p) => p.paused ?? 0) } : {}) });
       if (firer) emit({ kind: 'fire', fired: firer.fired, target: firePlanned, accepted: firer.accepted, restErrors: firer.restErrors });
       const live = createHistogram();
       for (const p of latest) if (p) addEncoded(live, p.latency);
@@ -264,6 +276,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
         delete: caps.delete,
         nonceMark: NONCE_MARK,
         runTag: dist ? dist.fireTag : runTag,
+        ...(o.eventBytes !== undefined ? { eventBytes: o.eventBytes } : {}),
         sink: dist ? dist.wrapSink(sink) : sink,
         onError: (message) => emit({ kind: 'error', message }),
         onFired: () => restTimeline.fired(now()), // timeline hook
@@ -382,6 +395,7 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
       // sharded: every shard publishes its part and returns the same merged result
       const h = input.health;
       const lagP99 = latest.reduce((m, p) => Math.max(m, p?.lagMs.p99 ?? 0), h.lagMs.p99);
+      dist.stopRunTotals();
       const merged = await dist.finish(input, timelineParts, timelineTo, {
         cpuPercent: h.cpuPercent,
         lagP99,

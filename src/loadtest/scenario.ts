@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { BugzappError, isBugzappError } from '../errors.ts';
 import { parseDuration, parseRate } from '../units.ts';
-import { parseChurn, parseStorm } from './churn.ts';
+import { parseChurn, parseSlow, parseStorm } from './churn.ts';
 import { parseGate, type Gate } from './gates.ts';
 import { MIX_OPERATIONS, type LoadMix, type LoadTestInput, type MixOperation } from './types.ts';
 
@@ -40,7 +40,8 @@ export const SCENARIO_FIELDS: Record<string, string> = {
   connectTimeout: 'a duration like "30s"',
   churn: 'a churn like "5%/2s" (P% of the open connections cut every interval)',
   storms: 'a list of storms like ["100%@10s"] (P% of the connections cut at T)',
-  seed: 'an integer >= 0 (the choice of connections to cut)',
+  slow: 'a slow share like "2%" or "2%:5s" (P% of the connections stop reading, for the duration or until firing ends)',
+  seed: 'an integer >= 0 (the choice of connections to cut or pause)',
   tokenTtl: 'a duration like "5s" (token lifetime; 4001 then a fresh token)',
   gates: 'a list of gate expressions like ["delivery==100%", "p99<=50ms"]',
 };
@@ -158,6 +159,11 @@ export function parseScenario(data: unknown, source = 'scenario'): Scenario {
       if (!st || 'error' in st) throw scenarioError(source, `storms[${i}]`, `expected a storm like "100%@10s", got ${JSON.stringify(x)}`);
       return st;
     });
+  }
+  if (obj.slow !== undefined) {
+    const sl = typeof obj.slow === 'string' ? parseSlow(obj.slow) : undefined;
+    if (!sl || 'error' in sl) bad('slow', obj.slow);
+    else input.slow = sl;
   }
   set('seed', int('seed', 0));
   set('tokenTtlMs', duration('tokenTtl', false));

@@ -35,8 +35,12 @@ export interface ShardInit {
   runTag: string;
   /** Connections to cut during the fire phase (churn, storms), and the run's seed for choosing them. */
   cuts?: { plan: CutPlan; seed: number };
+  /** --slow: connections that stop reading at the start of the fire phase, and the run's seed for choosing them. */
+  slow?: { percent: number; durationMs?: number; seed: number };
   /** Mint each connection's token at every (re)connect with this lifetime, instead of the spec's token. */
   tokens?: { secret: string; ttlSeconds: number };
+  /** What a connection owes in the final figures: by times (R1, default) or by log order (R10, 'seq'). */
+  eligibility?: 'time' | 'seq';
 }
 
 export type ToShard =
@@ -76,6 +80,8 @@ export interface ShardProgress {
   /** Connections cut so far, and those reconnecting now (lost, not back yet). */
   cuts?: number;
   reconnecting?: number;
+  /** --slow: connections not reading now. */
+  paused?: number;
 }
 
 /** A shard's record of cuts, reconnects and resumes (runs with churn or storms). */
@@ -93,6 +99,8 @@ export interface ShardResilience {
   tokenRefreshes: number;
   tokenRefreshedConnections: number;
   reconnectingAtEnd: number;
+  /** --slow: connections paused, then closed with 4008 / otherwise once reading again, and closed then back. */
+  slow?: { paused: number; closed4008: number; closedOther: number; back: number; cut: number; latency: string };
 }
 
 export interface ShardFinal extends ShardProgress {

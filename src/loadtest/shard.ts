@@ -7,7 +7,7 @@ import type { LoggedEvent } from '../protocol/index.ts';
 import { performance } from 'node:perf_hooks';
 import { now } from './clock.ts';
 import { createLagMonitor, lagSummary, type LagMonitor } from './health.ts';
-import { pickCuts, seededRandom, shardSeed, stepsBetween, nextStepAt, type CutPlan } from './churn.ts';
+import { pickCuts, seededRandom, shardSeed, slowSeed, stepsBetween, nextStepAt, type CutPlan } from './churn.ts';
 import { CloseCode, mintTokenSync } from '../protocol/index.ts';
 import { createHistogram, encodeHistogram, recordMs, type Histogram } from './histogram.ts';
 import { Ledger, T_BUG_REPORT, T_COMMENT, T_NOTIFICATION } from './ledger.ts';
@@ -19,9 +19,21 @@ interface PendingReceipt {
   at: number;
   key: string;
   done: boolean;
+  /** Its seq, for the ledger's log order (R10), when it has one. */
+  seq: string | undefined;
 }
 
 const MAX_PENDING = 200_000;
+/** slow hook: a connection's state under --slow. */
+const SLOW_NONE = 0;
+const SLOW_PAUSED = 1;
+const SLOW_READING = 2;
+const SLOW_CLOSED = 3;
+const SLOW_BACK = 4;
+/** Cut by --churn or --storm before the server closed it: not the server's doing, counted apart. */
+const SLOW_CUT = 5;
+/** The heartbeat a paused connection waits at most when the server advertises none (the client's default). */
+const DEFAULT_HEARTBEAT_MS = 30_000;
 /** How often the live latency histogram is re-encoded for progress, ms. */
 const LIVE_LATENCY_EVERY_MS = 1000;
 
@@ -108,7 +120,7 @@ export class Shard {
     this.clients = new Array<BugzappClient | undefined>(this.n);
     this.startedAt = new Float64Array(this.n);
     this.settledConn = new Uint8Array(this.n);
-    this.ledger = new Ledger(init.conns);
+    this.ledger = new Ledger(init.conns, init.eligibility ? { eligibility: init.eligibility } : {});
     this.timeline = new TimelineRecorder(this.n); // timeline hook
     this.lag = createLagMonitor();
     this.lossAt = new Float64Array(this.n);
@@ -145,9 +157,11 @@ export class Shard {
       case 'timelineOrigin': // timeline hook
         this.timeline.setOrigin(msg.at);
         if (this.init.cuts) this.startCutting(msg.at, this.init.cuts.plan);
+        if (this.init.slow) this.startSlow(); // slow hook
         break;
       case 'sync':
         this.stopCutting(); // the drain began: no more cuts
+        this.fireEndedForSlow(); // slow hook
         this.syncSeen = msg.n;
         this.send({ t: 'progress', p: this.progress() });
         break;
@@ -298,8 +312,11 @@ export class Shard {
       this.lossAt[c] = at;
       this.reconnecting++;
     }
-    this.timeline.connectionDown(c, at); // timeline hook
-    this.ledger.lost(c, at, client.resumeSupported === true);
+    // a cut's loss began at the cut, not when the client noticed it (a busy loop can fire an event in
+    // between, which the cut connection could never receive)
+    const lostAt = this.lossAt[c] !== 0 ? this.lossAt[c]! : at;
+    this.timeline.connectionDown(c, lostAt); // timeline hook
+    this.ledger.lost(c, lostAt, client.resumeSupported === true);
     this.noteDrops(at);
   }
 
@@ -399,10 +416,83 @@ export class Shard {
         this.res.storms[storm]!.cut++;
         this.res.stormCuts++;
       } else this.res.churnCuts++;
+      this.slowCut(c); // slow hook
       if (!client.dropLink()) {
         this.lossAt[c] = 0;
         this.reconnecting--;
       }
+    }
+  }
+
+  // ---- slow readers (--slow P%[:DURATION]) ---------------------------------------------------
+  // At the start of the fire phase a seeded choice of P% of the open connections stops reading its socket
+  // (BugzappClient.pauseReading). They read again after DURATION; without one, when firing ends (the server
+  // can only act on a slow consumer while it sends) or after the server's heartbeat interval (a connection
+  // silent that long is dead to a heartbeat), whichever comes first: a paused client cannot see the server
+  // act until it reads. What each one sees then is counted: 4008, another close, or none. One timer.
+
+  private slowState: Uint8Array = new Uint8Array(0);
+  private slowTimer: NodeJS.Timeout | undefined;
+  private readonly hSlow: Histogram = createHistogram();
+  private readonly slowRes = { paused: 0, closed4008: 0, closedOther: 0, back: 0, cut: 0 };
+  private slowPausedNow = 0;
+
+  private startSlow(): void {
+    const spec = this.init.slow!;
+    this.slowState = new Uint8Array(this.n);
+    const open: number[] = [];
+    for (let c = 0; c < this.n; c++) if (this.lossAt[c] === 0 && this.clients[c]?.isOpen === true) open.push(c);
+    let heartbeatMs = Infinity;
+    for (const c of pickCuts(open, spec.percent, seededRandom(slowSeed(spec.seed, this.init.shardId)))) {
+      const client = this.clients[c]!;
+      if (!client.pauseReading()) continue;
+      this.slowState[c] = SLOW_PAUSED;
+      this.slowRes.paused++;
+      this.slowPausedNow++;
+      heartbeatMs = Math.min(heartbeatMs, client.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+      client.on('state', (st) => {
+        if (st.state !== 'reconnecting' || this.finished) return;
+        const s = this.slowState[c];
+        if (s !== SLOW_PAUSED && s !== SLOW_READING) return;
+        if (s === SLOW_PAUSED) this.slowPausedNow--;
+        this.slowState[c] = SLOW_CLOSED;
+        if (st.closeCode === CloseCode.SlowConsumer) this.slowRes.closed4008++;
+        else this.slowRes.closedOther++;
+      });
+      client.on('connected', () => {
+        if (this.finished || this.slowState[c] !== SLOW_CLOSED) return;
+        this.slowState[c] = SLOW_BACK;
+        this.slowRes.back++;
+      });
+    }
+    if (this.slowRes.paused === 0) return;
+    const after = spec.durationMs ?? heartbeatMs;
+    this.slowTimer = setTimeout(() => this.resumeSlow(), after);
+    this.slowTimer.unref?.();
+  }
+
+  /** A paused (or reading again, not yet closed) connection is about to be cut: its close is ours, not the server's. */
+  private slowCut(c: number): void {
+    const s = this.slowState[c];
+    if (s !== SLOW_PAUSED && s !== SLOW_READING) return;
+    if (s === SLOW_PAUSED) this.slowPausedNow--;
+    this.slowState[c] = SLOW_CUT;
+    this.slowRes.cut++;
+  }
+
+  /** Firing ended: without a DURATION the paused connections read again (the server has nothing more to send). */
+  private fireEndedForSlow(): void {
+    if (this.init.slow && this.init.slow.durationMs === undefined) this.resumeSlow();
+  }
+
+  private resumeSlow(): void {
+    if (this.slowTimer) clearTimeout(this.slowTimer);
+    this.slowTimer = undefined;
+    for (let c = 0; c < this.slowState.length; c++) {
+      if (this.slowState[c] !== SLOW_PAUSED) continue;
+      this.slowState[c] = SLOW_READING;
+      this.slowPausedNow--;
+      this.clients[c]?.resumeReading();
     }
   }
 
@@ -497,7 +587,7 @@ export class Shard {
     }
     if (idx === undefined) {
       if (this.pendingCount < MAX_PENDING) {
-        const r: PendingReceipt = { c, at, key, done: false };
+        const r: PendingReceipt = { c, at, key, done: false, seq };
         this.queue(key, r);
         if (alias !== undefined) this.queue(alias, r);
         this.pendingCount++;
@@ -507,11 +597,13 @@ export class Shard {
     this.record(idx, c, at);
   }
 
-  private record(idx: number, c: number, at: number): void {
-    const latency = this.ledger.receipt(idx, c, at);
+  private record(idx: number, c: number, at: number, seq?: string): void {
+    const latency = this.ledger.receipt(idx, c, at, seq);
     if (latency < 0) return;
-    recordMs(this.types[idx] === T_NOTIFICATION ? this.hNotification : this.hBroadcast, latency);
-    this.timeline.delivered(at, latency); // timeline hook
+    // slow hook: a paused connection's receipts go apart, out of the others' figures and the timeline's latency
+    const slow = (this.slowState[c] ?? SLOW_NONE) !== SLOW_NONE;
+    recordMs(slow ? this.hSlow : this.types[idx] === T_NOTIFICATION ? this.hNotification : this.hBroadcast, latency);
+    this.timeline.delivered(at, slow ? Number.NaN : latency); // timeline hook
   }
 
   private nonceOf(text: unknown): string | undefined {
@@ -540,7 +632,7 @@ export class Shard {
       if (r.done) continue;
       r.done = true;
       this.pendingCount--;
-      this.record(idx, r.c, r.at);
+      this.record(idx, r.c, r.at, r.seq);
     }
   }
 
@@ -567,6 +659,7 @@ export class Shard {
       elu: elu.utilization,
       cuts: this.res.churnCuts + this.res.stormCuts,
       reconnecting: this.reconnecting,
+      ...(this.init.slow ? { paused: this.slowPausedNow } : {}), // slow hook
     };
   }
 
@@ -595,6 +688,7 @@ export class Shard {
     if (this.progressTimer) clearInterval(this.progressTimer);
     if (this.connectDeadline) clearTimeout(this.connectDeadline);
     if (this.cutTimer) clearTimeout(this.cutTimer);
+    this.resumeSlow(); // slow hook: a paused socket would not read the close handshake
     const final = this.summarize();
     await this.closeAll();
     this.lag.disable();
@@ -630,6 +724,7 @@ export class Shard {
         reconnect: encodeHistogram(this.hReconnect),
         resume: encodeHistogram(this.hResume),
         reconnectingAtEnd: this.reconnecting,
+        ...(this.init.slow ? { slow: { ...this.slowRes, latency: encodeHistogram(this.hSlow) } } : {}), // slow hook
       },
     };
   }

@@ -65,7 +65,20 @@ export interface LoadTestOptions {
    * them with 4001 when it runs out and each reconnects with a fresh token and resumes. @default 24 h tokens
    */
   tokenTtlMs?: number;
-  /** Seed of the choice of connections to cut (reported, so a run can be repeated). @default random */
+  /**
+   * From the start of the fire phase, percent% of the open connections stop reading their socket (a
+   * seeded choice); they read again after durationMs, or without it when firing ends or after the
+   * server's heartbeat interval, whichever comes first (a paused client cannot see the server act). Their
+   * receipts' latency is reported apart (latency.slow). @default none
+   */
+  slow?: { percent: number; durationMs?: number };
+  /**
+   * Pad the text of fired events: bug reports' descriptions by about this many bytes, comments' bodies by
+   * as much as their 10,000-byte limit leaves. Bigger frames fill a paused connection's buffers sooner
+   * (loopback's kernel buffers take about 4 MB before a server's own buffer grows). @default 0 (~300-byte events)
+   */
+  eventBytes?: number;
+  /** Seed of the choice of connections to cut or pause (reported, so a run can be repeated). @default random */
   seed?: number;
 }
 
@@ -123,8 +136,14 @@ export interface ResilienceResult {
   replayed: number;
   /** Connections that stopped reconnecting. */
   gaveUp: number;
-  /** Closes with 4008 (slow consumer) seen. */
+  /** Closes with 4008 (slow consumer) seen, at any connection. */
   slowConsumerCloses: number;
+  /**
+   * --slow: connections paused, and what came of them when they read again: closed by the server with
+   * 4008, closed otherwise (e.g. 1006: the server cut them without its close frame), cut by --churn or
+   * --storm first, not closed at all; `back`: closed by the server and connected again. Absent without --slow.
+   */
+  slow?: { percent: number; durationMs: number | null; paused: number; closed4008: number; closedOther: number; cut: number; notClosed: number; back: number };
   /** Closes with 4001 (token expired) followed by a reconnect with a fresh token. */
   tokenRefreshes: number;
   /** Connections that were refreshed at least once. */
@@ -186,6 +205,11 @@ export interface LatencyResult {
   sendLag: LatencySummary;
   /** Histogram buckets of broadcast+notification latency for drawing: upper bound (ms) and count. */
   buckets: { le: number; count: number }[];
+  /**
+   * --slow: receipts at the paused connections, broadcasts and notifications together; `broadcast`,
+   * `notification` and `buckets` above are then the other connections' alone. Absent without --slow.
+   */
+  slow?: LatencySummary;
 }
 
 export interface ThroughputResult {
@@ -351,7 +375,7 @@ export type LoadProgressEvent =
   | { kind: 'phase'; phase: LoadPhase; at: number }
   | { kind: 'connect'; opened: number; target: number; errors: number }
   /** Connections cut so far and those reconnecting now (runs with churn or storms). */
-  | { kind: 'churn'; cuts: number; reconnecting: number; reconnects: number }
+  | { kind: 'churn'; cuts: number; reconnecting: number; reconnects: number; /** --slow: connections not reading now. */ paused?: number }
   | { kind: 'fire'; fired: number; target: number; accepted: number; restErrors: number }
   | {
       kind: 'delivery';
@@ -366,7 +390,26 @@ export type LoadProgressEvent =
   | { kind: 'second'; deliveriesPerSec: number; p50Ms: number | null; p99Ms: number | null }
   | { kind: 'generator'; eventLoopLagMs: { p50: number; p99: number; max: number }; cpuPercent: number }
   | { kind: 'error'; message: string }
-  | { kind: 'server'; url: string };
+  | { kind: 'server'; url: string }
+  /**
+   * A sharded run: the whole run's totals, read from the coordinator about once a second (this shard's
+   * own figures are the events above). Each shard's figures are as of its last report there.
+   */
+  | {
+      kind: 'run';
+      shard: number;
+      shards: number;
+      /** Shards whose connections are all open (arrived at the connected barrier). */
+      shardsConnected: number;
+      /** Shards that fired everything (their end mark is in the run's stream). */
+      shardsDone: number;
+      opened: number;
+      /** REST operations fired by every shard, and the run's planned total. */
+      fired: number;
+      target: number;
+      delivered: number;
+      expected: number;
+    };
 
 export interface RunLoadTestContext {
   signal?: AbortSignal;
@@ -390,12 +433,21 @@ export interface ShardEntry {
   saturated: boolean;
   /** The worst delay of an entry of the run's event stream reaching this shard (on Redis's clock). */
   maxStreamLagMs: number;
+  /**
+   * A run with churn or storms: this shard's cuts and what came of them (the report's `resilience` is
+   * their sum over the shards; lostInGaps at this shard's connections).
+   */
+  resilience?: { cuts: number; churnCuts: number; stormCuts: number; stormCutsEach: number[]; reconnects: number; replayed: number; gaveUp: number; lostInGaps: number };
 }
 
 export interface DistributionInfo {
   shards: number;
-  /** Which rule decided what a connection owed for events fired on another shard. */
-  eligibility: 'remote-arrival-margin';
+  /**
+   * Which rule decided what a connection owed: 'seq-log-order' (the server has seq: from the order of
+   * receipts, no clock compared) or 'remote-arrival-margin' (no seq: arrival times through Redis, back-dated
+   * by `marginMs`).
+   */
+  eligibility: 'seq-log-order' | 'remote-arrival-margin';
   marginMs: number;
   maxStreamLagMs: number;
   rule: string;

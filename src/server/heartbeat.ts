@@ -1,5 +1,6 @@
 // One timer for every socket: pings and liveness, the token-expiry wheel (4001) and the sweep that
-// terminates sockets stuck in closing (a stalled peer never reads our close frame).
+// terminates sockets stuck in closing (a stalled peer never reads our close frame: held for up to a
+// heartbeat interval while the frame is still unsent, so a consumer that reads again is told why).
 import { CloseCode } from '../protocol/index.ts';
 import type { Connection, Hub } from './hub.ts';
 import type { ServerMetrics } from './metrics.ts';
@@ -92,7 +93,7 @@ export class Housekeeper {
     this.ticks++;
     const nowSec = Math.floor(this.options.clock() / 1000);
     for (const conn of this.wheel.takeDue(nowSec)) this.expire(conn);
-    this.hub.sweepClosing(this.options.closeGraceMs);
+    this.hub.sweepClosing(this.options.closeGraceMs, this.options.heartbeatIntervalMs);
     if (this.ticks % this.pingEvery === 0) this.heartbeat();
   }
 

@@ -23,6 +23,11 @@ export class Connection {
   alive = true;
   /** performance.now() when the server started closing this socket; 0 while it is open. */
   closingSince = 0;
+  /**
+   * performance.now() when the sweep first found its close frame sent (nothing left unsent); 0 before. The
+   * close grace counts from here: a peer that was not reading gets its full grace once it reads again.
+   */
+  closeSentAt = 0;
   /** Why the server closed it, for the close log line. */
   closeReason: string | undefined;
   /** Pre-built frames may be written straight to its socket (see wire-frame.ts). */
@@ -167,6 +172,8 @@ export class Hub {
   close(conn: Connection, code: number, reason: string): void {
     if (conn.closingSince !== 0) return;
     conn.closingSince = performance.now();
+    // nothing queued ahead of the close frame: it leaves now, and the grace counts from here
+    if (conn.ws.bufferedAmount === 0) conn.closeSentAt = conn.closingSince;
     conn.closeReason = reason;
     conn.queue = null;
     this.detach(conn);
@@ -174,14 +181,30 @@ export class Hub {
     conn.ws.close(code, reason);
   }
 
-  /** Terminate sockets that have been closing for longer than `graceMs`. */
-  sweepClosing(graceMs: number, now = performance.now()): void {
+  /**
+   * Terminate sockets stuck in closing. A socket whose close frame has left (nothing of ours unsent) gets
+   * `graceMs` from then to answer it. One with bytes still unsent has a peer that is not reading (a slow
+   * consumer, or one closed for another reason while it had stopped reading): its close frame sits behind them in our buffer, and terminating drops it, so the
+   * peer, reading again, would see the connection break (1006) instead of being told why (4008). It is held
+   * for up to `stalledGraceMs` from the close (the heartbeat interval: the silence the heartbeat allows an
+   * open connection), with no more than it already had buffered; ws's own close timeout (30 s) still caps it.
+   */
+  sweepClosing(graceMs: number, stalledGraceMs = graceMs, now = performance.now()): void {
     for (const conn of this.closing) {
-      if (conn.ws.readyState === WebSocket.CLOSED) this.closing.delete(conn);
-      else if (now - conn.closingSince >= graceMs) {
-        conn.log.debug('terminating a socket stuck in closing');
-        conn.ws.terminate();
+      const ws = conn.ws;
+      if (ws.readyState === WebSocket.CLOSED) {
+        this.closing.delete(conn);
+        continue;
       }
+      const held = now - conn.closingSince < Math.max(graceMs, stalledGraceMs);
+      if (ws.bufferedAmount > 0) {
+        if (held) continue;
+      } else {
+        if (conn.closeSentAt === 0) conn.closeSentAt = now;
+        if (now - conn.closeSentAt < graceMs && held) continue;
+      }
+      conn.log.debug({ bufferedAmount: ws.bufferedAmount }, 'terminating a socket stuck in closing');
+      ws.terminate();
     }
   }
 }

@@ -22,4 +22,13 @@ describe('LoadDashboard with cuts', () => {
     expect(formatProgressLine(storm)).toContain('100 reconnecting (120 cut)');
     expect(formatProgressLine(start)).not.toContain('reconnecting');
   });
+
+  it('with --slow, the connections not reading now', () => {
+    const start = initialLoadState({ connections: 200, events: 300, targets: ['http://127.0.0.1:1'], saturationLagMs: 100 });
+    const paused = reduceLoadProgress(start, { kind: 'churn', cuts: 0, reconnecting: 0, reconnects: 0, paused: 4 });
+    expect(frame(paused)).toMatch(/reconnecting 0 now, 0 cut, 0 reconnects, 4 not reading \(--slow\)/);
+    expect(formatProgressLine(paused)).toContain('0 reconnecting (0 cut, 4 paused)');
+    const storm = reduceLoadProgress(start, { kind: 'churn', cuts: 120, reconnecting: 100, reconnects: 20 });
+    expect(frame(storm)).not.toContain('not reading');
+  });
 });

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { resolveLoadTestOptions } from '../../src/loadtest/options.ts';
 import { loadScenario, parseScenario } from '../../src/loadtest/scenario.ts';
-import { cutCount, nextStepAt, parseChurn, parseStorm, pickCuts, seededRandom, shardSeed, stepsBetween, type CutPlan } from '../../src/loadtest/churn.ts';
+import { cutCount, nextStepAt, parseChurn, parseSlow, parseStorm, pickCuts, seededRandom, shardSeed, slowSeed, stepsBetween, type CutPlan } from '../../src/loadtest/churn.ts';
 
 describe('cut schedule', () => {
   it('churn steps fall every interval from the start of the fire phase; storms once, before churn at the same time', () => {
@@ -96,6 +96,22 @@ describe('cut schedule', () => {
     for (const bad of ['5/2s', '0%/2s', '101%/2s', '5%', '5%/0s', '5%/2s/1']) expect(parseChurn(bad), bad).toHaveProperty('error');
     for (const bad of ['50@10s', '50%', '150%@1s', '50%@soon']) expect(parseStorm(bad), bad).toHaveProperty('error');
   });
+
+  it('parses --slow P%[:DURATION] and names what is wrong', () => {
+    expect(parseSlow('2%')).toEqual({ percent: 2 });
+    expect(parseSlow('2%:5s')).toEqual({ percent: 2, durationMs: 5000 });
+    expect(parseSlow('12.5%:750ms')).toEqual({ percent: 12.5, durationMs: 750 });
+    expect(parseSlow('100%:1m')).toEqual({ percent: 100, durationMs: 60_000 });
+    for (const bad of ['2', '0%', '101%', '2%:', '2%:0s', '2%:soon', '2%:5s:1', '2%/5s', '']) expect(parseSlow(bad), bad).toHaveProperty('error');
+  });
+
+  it('picks the slow connections with their own draw: the same seed, not the same choice as the cuts', () => {
+    const all = Array.from({ length: 200 }, (_, i) => i);
+    const slow = pickCuts(all, 5, seededRandom(slowSeed(42, 0)));
+    expect(pickCuts(all, 5, seededRandom(slowSeed(42, 0)))).toEqual(slow);
+    expect(pickCuts(all, 5, seededRandom(shardSeed(42, 0)))).not.toEqual(slow);
+    expect(slowSeed(42, 0)).not.toBe(slowSeed(42, 1));
+  });
 });
 
 describe('resilience scenarios', () => {
@@ -112,7 +128,13 @@ describe('resilience scenarios', () => {
     for (const s of [churn, storm]) expect(s.gates.map((g) => g.expression)).toContain('lost_in_gaps==0');
   });
 
-  it('a scenario with a bad churn, storm or token lifetime names the field', () => {
+  it('a scenario with a bad churn, storm, slow share or token lifetime names the field', () => {
+    expect(() => parseScenario({ slow: '2' })).toThrow(/slow/);
+    expect(parseScenario({ slow: '2%:3s' }).input.slow).toEqual({ percent: 2, durationMs: 3000 });
+    // a seed is drawn (and reported) for the choice of slow connections too
+    expect(resolveLoadTestOptions(parseScenario({ slow: '2%' }).input).seed).toBeGreaterThanOrEqual(0);
+    expect(resolveLoadTestOptions({ slow: { percent: 2 }, seed: 9 })).toMatchObject({ slow: { percent: 2 }, seed: 9 });
+    expect(() => resolveLoadTestOptions({ slow: { percent: 0 } })).toThrow(/slow percent/);
     expect(() => parseScenario({ churn: '5%' })).toThrow(/churn/);
     expect(() => parseScenario({ storms: ['50%'] })).toThrow(/storms\[0\]/);
     expect(() => parseScenario({ tokenTtl: 'soon' })).toThrow(/tokenTtl/);

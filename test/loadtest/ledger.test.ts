@@ -1,4 +1,4 @@
-// The ledger on its own: one test per rule (ledger.ts R1..R9), and one per ledger bug fixed in the past,
+// The ledger on its own: one test per rule (ledger.ts R1..R10), and one per ledger bug fixed in the past,
 // each failing on the old rule. Times are plain numbers: the ledger has no clock of its own.
 import { describe, expect, it } from 'vitest';
 import {
@@ -267,6 +267,131 @@ describe('ledger rules', () => {
     const merged = mergeLedgerSummaries([b.summary(), a.summary()]);
     expect(merged).toEqual(whole.summary());
     expect(mergeLedgerSummaries([a.summary(), b.summary(), emptyLedgerSummary()])).toEqual(merged);
+  });
+});
+
+describe("R10: log order (eligibility 'seq'): no times compared in the final figures", () => {
+  /** Receipt of event idx with seq s at connection c: ordered (idx known or not yet), then recorded. */
+  function recv(l: Ledger, c: number, idx: number, s: string, at: number, known = true): void {
+    l.order(c, T_BUG_REPORT, s, known ? idx : -1);
+    l.receipt(idx, c, at, s);
+  }
+
+  it('a connection that stays up owes every event, whatever the times say (remote registrations back-dated past its connect)', () => {
+    const l = new Ledger(conns(2), { eligibility: 'seq' });
+    l.connected(0, 50);
+    l.connected(1, 50);
+    // another shard's event, registered by this clock before the connections opened
+    l.fire(0, T_BUG_REPORT, null, NaN, 10);
+    l.answer(0, true, 60);
+    recv(l, 0, 0, 's1', 61);
+    const s = l.summary();
+    expect(fields(s, 0)).toMatchObject({ expected: 2, delivered: 1, missing: 1 });
+    // the time rule owes it to nobody
+    const t = new Ledger(conns(2));
+    t.connected(0, 50);
+    t.connected(1, 50);
+    t.fire(0, T_BUG_REPORT, null, NaN, 10);
+    t.answer(0, true, 60);
+    expect(fields(t.summary(), 0).expected).toBe(0);
+  });
+
+  it('a connection that gives up owes what comes before its last receipt in the log, not what comes after', () => {
+    const l = new Ledger(conns(3), { eligibility: 'seq' });
+    open(l);
+    for (let i = 0; i < 4; i++) {
+      l.fire(i, T_BUG_REPORT, null, NaN, 2);
+      l.answer(i, true, 3);
+    }
+    // u2 and u3 stay up and see the log 0,1,2,3 (u3's receipts tell the order, u2's are pending: the
+    // registration came later); u1 receives 0 and 2 (1 lost by the server) and gives up: it owes 0..2
+    recv(l, 1, 0, 's0', 4, false);
+    recv(l, 2, 0, 's0', 4);
+    recv(l, 0, 0, 's0', 4);
+    for (const [i, sq] of [[1, 's1'], [2, 's2'], [3, 's3']] as const) {
+      recv(l, 1, i, sq, 5);
+      recv(l, 2, i, sq, 5);
+      if (i === 2) recv(l, 0, i, sq, 5);
+    }
+    // the times say it was lost long before (another shard's events would look as if it were away)
+    l.lost(0, 1.5, true);
+    l.gaveUp(0, 9);
+    const s = l.summary();
+    expect(fields(s, 1)).toMatchObject({ expected: 3, delivered: 2, missing: 1 });
+    expect(fields(s, 3)).toMatchObject({ expected: 2, delivered: 2, missing: 0 });
+    expect(s.perEvent[3 * PER_EVENT_FIELDS + F_LOST_IN_GAP]).toBe(1);
+    expect(s.perEvent[1 * PER_EVENT_FIELDS + F_LOST_IN_GAP]).toBe(0);
+    expect(s.gapLossConns).toEqual([{ ordinal: 0, label: 'u1#1', count: 1 }]);
+  });
+
+  it('a refused resume is a gap between the last receipt before it and the first after it; a resumed connection owes all', () => {
+    const l = new Ledger(conns(3), { eligibility: 'seq' });
+    open(l);
+    for (let i = 0; i < 5; i++) {
+      l.fire(i, T_BUG_REPORT, null, NaN, 2);
+      l.answer(i, true, 3);
+    }
+    // u3 sees the whole log; u1 (refused) sees 0, then 3, 4; u2 resumes and misses 2
+    for (let i = 0; i < 5; i++) recv(l, 2, i, `s${i}`, 4);
+    recv(l, 0, 0, 's0', 4);
+    recv(l, 1, 0, 's0', 4);
+    recv(l, 1, 1, 's1', 4);
+    l.lost(0, 5, true);
+    l.lost(1, 5, true);
+    l.connected(0, 6);
+    l.connected(1, 6);
+    l.resumeRefused(0, 6);
+    recv(l, 0, 3, 's3', 7);
+    recv(l, 0, 4, 's4', 7);
+    recv(l, 1, 3, 's3', 7);
+    recv(l, 1, 4, 's4', 7);
+    const s = l.summary();
+    // 1 and 2 fell in u1's gap: lost there, not missing; u2 owes 2 and misses it
+    expect(fields(s, 1)).toMatchObject({ expected: 2, missing: 0 });
+    expect(fields(s, 2)).toMatchObject({ expected: 2, delivered: 1, missing: 1 });
+    expect(s.gapLossConns).toEqual([{ ordinal: 0, label: 'u1#1', count: 2 }]);
+  });
+
+  it('two gaps with no receipt between them are one, ended by the first receipt after the second', () => {
+    const l = new Ledger(conns(2), { eligibility: 'seq' });
+    open(l);
+    for (let i = 0; i < 3; i++) {
+      l.fire(i, T_BUG_REPORT, null, NaN, 2);
+      l.answer(i, true, 3);
+    }
+    for (let i = 0; i < 3; i++) recv(l, 1, i, `s${i}`, 4);
+    // u1 (a server without resume) is lost twice before it receives 1; 2 comes after it and is owed
+    l.lost(0, 5, false);
+    l.connected(0, 6);
+    l.lost(0, 7, false);
+    l.connected(0, 8);
+    recv(l, 0, 1, 's1', 9);
+    const s = l.summary();
+    expect(s.dropped).toBe(2);
+    expect(fields(s, 0)).toMatchObject({ expected: 1, missing: 0 });
+    expect(fields(s, 2)).toMatchObject({ expected: 2, delivered: 1, missing: 1 });
+  });
+
+  it('an event no chain of receipts places against the gap is not owed to the connection with the gap', () => {
+    const l = new Ledger(conns(2), { eligibility: 'seq' });
+    open(l);
+    // a notification to u1 that nobody received: u1 gave up, where in the log it came is unknown
+    l.fire(0, T_NOTIFICATION, '1', NaN, 2);
+    l.answer(0, true, 3);
+    l.fire(1, T_BUG_REPORT, null, NaN, 2);
+    l.answer(1, true, 3);
+    recv(l, 0, 1, 's1', 4);
+    recv(l, 1, 1, 's1', 4);
+    l.gaveUp(0, 5);
+    const s = l.summary();
+    expect(fields(s, 0)).toMatchObject({ expected: 0, missing: 0 });
+    expect(s.perEvent[0 * PER_EVENT_FIELDS + F_LOST_IN_GAP]).toBe(1);
+    // without the gap, it is owed and missing
+    const m = new Ledger(conns(2), { eligibility: 'seq' });
+    open(m);
+    m.fire(0, T_NOTIFICATION, '1', NaN, 2);
+    m.answer(0, true, 3);
+    expect(fields(m.summary(), 0)).toMatchObject({ expected: 1, missing: 1 });
   });
 });
 

@@ -125,7 +125,18 @@ describe.skipIf(skipRedis())('bugzapp load --shard K/N (separate processes, real
     expect(r.shards!.reduce((s, x) => s + x.delivered, 0)).toBe(r.delivery.total.delivered);
     // every broadcast at each shard's 10 connections, plus the notifications of its own users
     for (const s of r.shards!) expect(s.delivered).toBeGreaterThanOrEqual(broadcasts * 10);
-    expect(r.distribution).toMatchObject({ shards: 3, eligibility: 'remote-arrival-margin' });
+    expect(r.distribution).toMatchObject({ shards: 3, eligibility: 'seq-log-order' });
+    // each shard's progress shows its own figures and the whole run's totals, read from the coordinator
+    const runLines = exits.flatMap((e) => e.err.split('\n').filter((l) => l.includes('run (shard')));
+    expect(runLines.length).toBeGreaterThan(0);
+    exits.forEach((e, i) => {
+      for (const l of e.err.split('\n').filter((x) => x.includes('run (shard'))) expect(l).toMatch(new RegExp(`run \\(shard ${i + 1}/3: `));
+    });
+    // the whole run: more fired and more connections than any one shard holds (10 each)
+    const totals = runLines.map((l) => /(\d)\/3 shards connected, (\d+) connections, fired (\d+)\/30/.exec(l)!.slice(1).map(Number));
+    expect(Math.max(...totals.map((t) => t[1]!))).toBe(30);
+    expect(Math.max(...totals.map((t) => t[2]!))).toBeGreaterThan(10);
+    expect(Math.max(...totals.map((t) => t[2]!))).toBeLessThanOrEqual(30);
     // the rate-limit probe ran once (shard 1), and passed
     expect(r.rateLimit.status).toBe('pass');
     // the coordinator's keys expire
@@ -168,6 +179,83 @@ describe.skipIf(skipRedis())('bugzapp load --shard K/N (separate processes, real
     const kinds = new Set(r.delivery.firstOffenders.map((o) => o.kind));
     expect(kinds).toEqual(new Set(['missing', 'duplicated', 'misrouted']));
     for (const o of r.delivery.firstOffenders) expect(o.event).toMatch(/^(bug_report:created|notification):\d+$/);
+  });
+
+  it('with seq, a connection that gives up owes the events up to its last receipt in the log, whatever shard fired them and whenever their answers arrived', async () => {
+    // after the 5th broadcast the server closes every connection for good (1008): each owes broadcasts
+    // 1..5, fired by any shard, though every answer leaves 400 ms after its broadcast, so the 5th (and
+    // those just before) is answered after the connections were gone: by times, nobody owed it
+    const server = await startFaultyServer({ secret: TEST_SECRET, faultsFromConnections: 12, closeConnectionsAfter: 5, delayLoadAnswersMs: 400 });
+    onTestFinished(() => server.close());
+    const dir = await tempDir();
+    const common = ['--users', '12', '--events', '12', '--rate', '30', '--mix', 'bug_report:1', '--drain-timeout', '1500ms', '--skip-rate-limit', '--scenario', await scenarioFile(dir, '2s')];
+    const exits = await Promise.all(
+      [1, 2, 3].map((k) => runShard(shardArgs(server.url, TEST_SECRET, 'gave-up-run', k, 3, [...common, '--report', join(dir, `r${k}.json`)]))),
+    );
+    expect(new Set(exits.map((e) => e.code)).size, exits.map((e) => e.err).join('\n')).toBe(1);
+    const reports = await Promise.all([1, 2, 3].map(async (k) => JSON.parse(await readFile(join(dir, `r${k}.json`), 'utf8')) as LoadReport));
+    expect(merged(reports[1]!)).toEqual(merged(reports[0]!));
+    expect(merged(reports[2]!)).toEqual(merged(reports[0]!));
+    const r = reports[0]!;
+    expect(r.distribution).toMatchObject({ eligibility: 'seq-log-order' });
+    expect(r.connections).toMatchObject({ opened: 12 });
+    const accepted = r.delivery.byType.bug_report.events;
+    expect(accepted).toBe(12);
+    expect(r.delivery.byType.bug_report).toMatchObject({ expected: 5 * 12, delivered: 5 * 12, missing: 0, lostInGaps: (accepted - 5) * 12 });
+  });
+
+  it('churn and a storm on three shards: the merged cuts, reconnects and replays are the sums of the shards\', the server saw every cut, nothing missing', async () => {
+    const server = await startTestServer();
+    // how the server saw each connection end: a cut is a network drop (1006, no close frame)
+    let abrupt = 0;
+    server.events.on('disconnect', ({ code }) => {
+      if (code === 1006) abrupt++;
+    });
+    const dir = await tempDir();
+    const common = [
+      '--users', '30', '--events', '90', '--rate', '30', '--churn', '20%/500ms', '--storm', '100%@1500ms', '--seed', '7',
+      '--drain-timeout', '8s', '--skip-rate-limit', '--scenario', await scenarioFile(dir, '2s'),
+    ];
+    const exits = await Promise.all(
+      [1, 2, 3].map((k) => runShard(shardArgs(server.url, TEST_SECRET, 'churn-run', k, 3, [...common, '--report', join(dir, `r${k}.json`)]))),
+    );
+    for (const e of exits) expect(e.code, e.err).toBe(0);
+    const reports = await Promise.all([1, 2, 3].map(async (k) => JSON.parse(await readFile(join(dir, `r${k}.json`), 'utf8')) as LoadReport));
+    for (const x of reports.slice(1)) {
+      expect(merged(x)).toEqual(merged(reports[0]!));
+      expect(x.resilience).toEqual(reports[0]!.resilience);
+    }
+    const r = reports[0]!;
+    const x = r.resilience!;
+    const each = r.shards!.map((s) => s.resilience!);
+    const sum = (f: (e: (typeof each)[number]) => number): number => each.reduce((a, e) => a + f(e), 0);
+    // every shard cut its own connections, and the merged figures are their sums
+    for (const e of each) {
+      expect(e.churnCuts).toBeGreaterThan(0);
+      expect(e.stormCuts).toBeGreaterThan(0);
+    }
+    expect({ cuts: x.cuts, churnCuts: x.churnCuts, stormCuts: x.stormCuts, storm: x.storms[0]!.cut, reconnects: x.reconnects, replayed: x.replayed, gaveUp: x.gaveUp, lost: x.lostInGaps }).toEqual({
+      cuts: sum((e) => e.cuts),
+      churnCuts: sum((e) => e.churnCuts),
+      stormCuts: sum((e) => e.stormCuts),
+      storm: sum((e) => e.stormCutsEach[0] ?? 0),
+      reconnects: sum((e) => e.reconnects),
+      replayed: sum((e) => e.replayed),
+      gaveUp: 0,
+      lost: 0,
+    });
+    // the server saw every cut of every shard; each came back and the histogram holds every one
+    expect(abrupt).toBe(x.cuts);
+    expect(x.reconnects).toBe(x.cuts);
+    expect(x.reconnectMs.count).toBe(x.cuts);
+    expect(x.storms[0]!.back).toBe(x.storms[0]!.cut);
+    expect(x.reconnectingAtEnd).toBe(0);
+    expect(x.replayed).toBeGreaterThan(0);
+    // nothing missing through the cuts, at any shard
+    const t = r.delivery.total;
+    expect(t.expected).toBe(r.delivery.byType.bug_report.expected + r.delivery.byType.comment.expected + r.delivery.byType.notification.expected);
+    expect({ delivered: t.delivered, missing: t.missing, duplicated: t.duplicated, late: t.late }).toEqual({ delivered: t.expected, missing: 0, duplicated: 0, late: 0 });
+    expect(r.figures.cuts).toBe(x.cuts);
   });
 
   it('one saturated shard makes the merged run invalid: every shard exits 3', async () => {

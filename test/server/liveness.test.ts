@@ -120,7 +120,8 @@ describe('slow consumer', () => {
   });
 
   it('terminates a stalled consumer that never reads the close frame', async () => {
-    const server = await startTestServer({ slowConsumerLimit: 16 * 1024, closeGraceMs: 100, tickMs: 20 });
+    // held for up to a heartbeat interval while its close frame is still unsent (the next test): a short one here
+    const server = await startTestServer({ slowConsumerLimit: 16 * 1024, closeGraceMs: 100, heartbeatIntervalMs: 300, tickMs: 20 });
     const slow = await connectClient(server, 'slow');
     (slow.ws as unknown as { _socket: Socket })._socket.pause();
     const gone = once(server.events, 'disconnect');
@@ -133,5 +134,36 @@ describe('slow consumer', () => {
     const [info] = await gone;
     expect(info).toMatchObject({ userId: 'slow', reason: 'slow consumer' });
     expect(server.connectionCount()).toBe(0);
+  });
+
+  it('tells a slow consumer 4008 when it reads again after the close grace: its close frame is not dropped with the unsent bytes', async () => {
+    // the close grace is short and the heartbeat long: the close frame waits behind unsent bytes for the heartbeat
+    const server = await startTestServer({ slowConsumerLimit: 16 * 1024, closeGraceMs: 100, heartbeatIntervalMs: 20_000, tickMs: 20 });
+    const slow = await connectClient(server, 'slow');
+    const socket = (slow.ws as unknown as { _socket: Socket })._socket;
+    socket.pause();
+    let flagged = false;
+    const slowFlagged = once(server.events, 'slow_consumer').then(() => (flagged = true));
+    let published = 0;
+    // notifications for the slow user alone: nothing queues up anywhere else
+    for (let i = 1; i <= 2000 && !flagged; i++) {
+      await server.backends.engine.publish({ type: 'notification', payload: { message: `n${i} ${'x'.repeat(20_000)}`, bug_report_id: i } }, 'slow');
+      published = i;
+      await new Promise((r) => setImmediate(r));
+    }
+    await slowFlagged;
+    // a witness closed after it (token expiry, 4001) that never answers the close frame either, with nothing
+    // unsent: once the sweep has terminated the witness, the slow consumer's close grace is over too
+    const witness = await connectClient(server, 'witness', {}, {}, { ttlSeconds: 1 });
+    (witness.ws as unknown as { _socket: Socket })._socket.pause();
+    const [gone] = (await once(server.events, 'disconnect')) as [{ userId: string; code: number }];
+    expect(gone.userId).toBe('witness');
+    expect(server.connectionCount()).toBe(1);
+
+    const closed = waitForClose(slow.ws);
+    socket.resume();
+    expect((await closed).code).toBe(4008);
+    // everything written before the close frame arrives first (the client resumes from its last seq)
+    expect(slow.recorder.ofType('notification').length).toBe(published);
   });
 });

@@ -13,11 +13,11 @@ import { formatHtmlReport } from '../../loadtest/report-html.ts';
 import { formatJUnit } from '../../loadtest/report-junit.ts';
 import { formatMarkdownSummary } from '../../loadtest/report-markdown.ts';
 import { formatTextSummary } from '../../loadtest/report-text.ts';
-import { parseChurn, parseStorm } from '../../loadtest/churn.ts';
+import { parseChurn, parseSlow, parseStorm } from '../../loadtest/churn.ts';
 import { loadScenario, parseMix, type Scenario } from '../../loadtest/scenario.ts';
 import { parseShardSpec, type DistributedOptions } from '../../loadtest/distributed.ts';
 import type { LoadTestInput, LoadTestOptions, LoadTestResult } from '../../loadtest/types.ts';
-import { parseDuration, parseRate } from '../../units.ts';
+import { parseBytes, parseDuration, parseRate } from '../../units.ts';
 import { CliExit, type CliIO } from '../io.ts';
 import { createProgressPrinter, initialLoadState, reduceLoadProgress, withReport, type LoadViewState } from '../ui/load-state.ts';
 
@@ -47,6 +47,8 @@ export interface LoadFlags {
   shardWait?: string;
   churn?: string;
   storm?: string[];
+  slow?: string;
+  eventBytes?: string;
   seed?: string;
   tokenTtl?: string;
 }
@@ -163,6 +165,16 @@ export function resolveLoadSettings(
       }),
     );
   }
+  if (flags.slow !== undefined) {
+    const sl = parseSlow(flags.slow);
+    if ('error' in sl) throw new InvalidOptionError('--slow', sl.error);
+    set('slow', sl);
+  }
+  if (flags.eventBytes !== undefined) {
+    const b = parseBytes(flags.eventBytes);
+    if (b === undefined || b > 90_000) throw new InvalidOptionError('--event-bytes', `expected a size up to 90kb, e.g. 32kb, got '${flags.eventBytes}'`);
+    set('eventBytes', b);
+  }
   set('seed', int('--seed', flags.seed, 0, 0xffffffff));
   const ttl = duration('--token-ttl', flags.tokenTtl, false);
   if (ttl !== undefined && ttl < 1000) throw new InvalidOptionError('--token-ttl', `expected at least 1s (tokens expire in whole seconds), got '${flags.tokenTtl}'`);
@@ -259,7 +271,12 @@ export function registerLoadCommand(program: Command, io: CliIO): void {
     .option('--churn <P%/interval>', 'every interval from the start of firing, cut P% of the open connections abruptly (no close frame), e.g. 5%/2s')
     .option('--storm <P%@T>', 'at T after firing starts, cut P% of the connections at once, e.g. 50%@10s; repeatable', collect)
     .option('--token-ttl <duration>', 'mint tokens with this lifetime, e.g. 5s: on 4001 each connection mints a fresh one and resumes')
-    .option('--seed <n>', 'seed of the choice of connections to cut (default: random, printed in the report)')
+    .option(
+      '--slow <P%[:duration]>',
+      'from the start of firing, P% of the connections stop reading their socket, for the duration or (without one) until firing ends, at most a heartbeat interval; the server should close them with 4008 and they resume; their latency is reported apart (slow_p99), e.g. 2% or 2%:5s',
+    )
+    .option('--event-bytes <size>', "pad fired events' text by about this much, e.g. 32kb (comments up to their 10,000-byte limit): bigger frames fill a paused connection's buffers sooner (default: none, ~300-byte events)")
+    .option('--seed <n>', 'seed of the choice of connections to cut or pause (default: random, printed in the report)')
     .addHelpText(
       'after',
       `
@@ -274,6 +291,9 @@ Examples:
       --coordinator redis://127.0.0.1:6379 --run-id nightly-42 --shard 2/3   # one of three shards
   $ bugzapp load --users 200 --events 300 --rate 30 --churn 10%/2s --storm 50%@5s
   $ bugzapp load --url http://127.0.0.1:8000 --churn 5%/2s --gate "lost_in_gaps<=50"   # a server without resume
+  $ bugzapp serve --port 8000 --slow-consumer-limit 256kb &
+  $ bugzapp load --url http://127.0.0.1:8000 --users 200 --events 300 --rate 30 --slow 2% --event-bytes 32kb \\
+      --gate "slow_consumer_closes>0" --gate "slow_not_closed==0"   # loopback buffers take ~4 MB first
 
 Gates: <figure> <op> <value>[unit], ops == != <= >= < >, units % ms s /s. Figures include
   delivery, missing, duplicated, misrouted, out_of_order, late (also .bug_report/.comment/.notification),
@@ -281,7 +301,7 @@ Gates: <figure> <op> <value>[unit], ops == != <= >= < >, units % ms s /s. Figure
   p99_max_1s (the worst one-second p99), deliveries_per_sec, connect_errors, rest_errors, rest_unanswered,
   rest_answered_late, drain_complete (pass|fail), rate_limit (pass|fail|unsupported|skipped),
   cuts, reconnects, reconnect_p50, reconnect_p99, resume_p99, replayed, gave_up, lost_in_gaps,
-  storm_all_back, slow_consumer_closes, token_refreshes,
+  storm_all_back, slow_consumer_closes, slow_paused, slow_not_closed, slow_p99, token_refreshes,
   event_loop_lag_p99 (${FIGURE_NAMES.length} in all; see the JSON report's "figures").
 With --churn or --storm, events fired while a connection reconnects without resume are lost: that
   fails the run unless a gate allows it (--gate "lost_in_gaps<=N").

@@ -167,11 +167,34 @@ export function LoadDashboard({ state }: { state: LoadViewState }) {
         </Text>
       </Box>
       <PhaseLine phase={s.phase} />
+      {s.run && !report ? (
+        <Box flexDirection="column">
+          <Box>
+            <Label>whole run</Label>
+            <Text>
+              shard {s.run.shard}/{s.run.shards}
+              <Text dimColor> · </Text>
+              {s.run.shardsConnected}/{s.run.shards} shards connected
+              <Text dimColor> · </Text>
+              {s.run.shardsDone}/{s.run.shards} done firing
+            </Text>
+          </Box>
+          <Text>
+            {' '.repeat(LABEL_WIDTH)}
+            {s.run.opened} connections
+            <Text dimColor> · </Text>
+            fired {s.run.fired}/{s.run.target}
+            <Text dimColor> · </Text>
+            delivered {s.run.delivered}/{s.run.expected} ({deliveredPercent(s.run.delivered, s.run.expected)})
+          </Text>
+        </Box>
+      ) : null}
       <Bar label="connections" value={s.connect.opened} total={s.connect.target} color="blue" suffix={`${s.connect.errors} errors`} />
       {s.churn ? (
         <Text>
           {'  '}reconnecting <Text color={s.churn.reconnecting > 0 ? 'yellow' : 'green'}>{s.churn.reconnecting}</Text> now, {s.churn.cuts} cut,{' '}
           {s.churn.reconnects} reconnects
+          {s.churn.paused !== undefined ? `, ${s.churn.paused} not reading (--slow)` : ''}
         </Text>
       ) : null}
       <Bar

@@ -11,7 +11,7 @@ export interface LoadViewState {
   scenario: string | undefined;
   connect: { opened: number; target: number; errors: number };
   /** Runs with churn or storms: connections cut so far, reconnecting now, reopened so far. */
-  churn: { cuts: number; reconnecting: number; reconnects: number } | undefined;
+  churn: { cuts: number; reconnecting: number; reconnects: number; paused?: number } | undefined;
   fire: { fired: number; target: number; accepted: number; restErrors: number };
   delivery: {
     delivered: number;
@@ -27,6 +27,8 @@ export interface LoadViewState {
   errorCount: number;
   /** The last minute, one sample a second, oldest first: deliveries per second and their p99 (null: none). */
   seconds: { deliveriesPerSec: number; p99Ms: number | null }[];
+  /** A sharded run: the whole run's totals from the coordinator (the figures above are this shard's). */
+  run: Omit<Extract<LoadProgressEvent, { kind: 'run' }>, 'kind'> | undefined;
   /** Set once the run is over: the dashboard then shows the verdict. */
   report: LoadReport | undefined;
 }
@@ -56,6 +58,7 @@ export function initialLoadState(plan: {
     errors: [],
     errorCount: 0,
     seconds: [],
+    run: undefined,
     report: undefined,
   };
 }
@@ -69,7 +72,7 @@ export function reduceLoadProgress(s: LoadViewState, e: LoadProgressEvent): Load
     case 'connect':
       return { ...s, connect: { opened: e.opened, target: e.target, errors: e.errors } };
     case 'churn':
-      return { ...s, churn: { cuts: e.cuts, reconnecting: e.reconnecting, reconnects: e.reconnects } };
+      return { ...s, churn: { cuts: e.cuts, reconnecting: e.reconnecting, reconnects: e.reconnects, ...(e.paused !== undefined ? { paused: e.paused } : {}) } };
     case 'fire':
       return { ...s, fire: { fired: e.fired, target: e.target, accepted: e.accepted, restErrors: e.restErrors } };
     case 'delivery':
@@ -83,6 +86,10 @@ export function reduceLoadProgress(s: LoadViewState, e: LoadProgressEvent): Load
       return { ...s, errors: [...s.errors, e.message].slice(-KEEP_ERRORS), errorCount: s.errorCount + 1 };
     case 'second':
       return { ...s, seconds: [...s.seconds, { deliveriesPerSec: e.deliveriesPerSec, p99Ms: e.p99Ms }].slice(-KEEP_SECONDS) };
+    case 'run': {
+      const { kind: _kind, ...run } = e;
+      return { ...s, run };
+    }
   }
 }
 
@@ -121,12 +128,21 @@ export function formatProgressLine(s: LoadViewState): string {
     `fired ${s.fire.fired}/${s.fire.target}${s.fire.restErrors ? ` (${s.fire.restErrors} REST errors)` : ''}`,
     `delivered ${s.delivery.delivered}/${s.delivery.expected}`,
   ];
-  if (s.churn) parts.splice(1, 0, `${s.churn.reconnecting} reconnecting (${s.churn.cuts} cut)`);
+  if (s.churn) parts.splice(1, 0, `${s.churn.reconnecting} reconnecting (${s.churn.cuts} cut${s.churn.paused !== undefined ? `, ${s.churn.paused} paused` : ''})`);
   if (s.delivery.duplicated) parts.push(`${s.delivery.duplicated} duplicated`);
   if (s.delivery.misrouted) parts.push(`${s.delivery.misrouted} misrouted`);
   if (s.delivery.latency.count) parts.push(`p99 ${formatLatency(s.delivery.latency.p99)}`);
   if (s.generator) parts.push(`lag p99 ${formatLatency(s.generator.eventLoopLagMs.p99)}`);
+  if (s.run) parts.push(`run (shard ${runTotalsText(s.run)})`);
   return `load: [${s.phase}] ${parts.join(', ')}`;
+}
+
+/** `2/3: 3/3 shards connected, 30 connections, fired 27/30, delivered 540/540, 1/3 shards done`. */
+export function runTotalsText(r: NonNullable<LoadViewState['run']>): string {
+  return (
+    `${r.shard}/${r.shards}: ${r.shardsConnected}/${r.shards} shards connected, ${r.opened} connections, fired ${r.fired}/${r.target}, ` +
+    `delivered ${r.delivered}/${r.expected}, ${r.shardsDone}/${r.shards} shards done`
+  );
 }
 
 /**
