@@ -16,7 +16,7 @@ export interface WorkerInit {
   idCapacity: number;
 }
 
-/** `raw`: the bench's lean receive-only client (bench/raw-ws.ts); `ws`: the ws library's client. */
+/** `raw`: the bench's lean receive-only client (src/client/lean-transport.ts); `ws`: the ws library's client. */
 export type ClientKind = 'raw' | 'ws';
 
 export interface WorkerReport {

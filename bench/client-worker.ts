@@ -6,7 +6,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { decodeServerMessage } from '../src/protocol/index.ts';
 import { compareSeq } from '../src/loadtest/seq-order.ts';
-import { RawWsClient } from './raw-ws.ts';
+import { LeanTransport } from '../src/client/lean-transport.ts';
 import { createHistogram, encodeHistogram, recordMicros } from './histogram.ts';
 import type { WorkerInit, WorkerReport, WorkerRequest, WorkerResponse } from './client-pool.ts';
 
@@ -117,10 +117,16 @@ function connectOne(i: number): Promise<void> {
       }
     };
     if (init.client === 'raw') {
-      conn = new RawWsClient(
-        url,
-        { handshakeTimeoutMs: init.connectTimeoutMs, ...(localAddress ? { localAddress } : {}) },
-        { onOpen: () => undefined, onText, onClose },
+      conn = new LeanTransport(
+        { url, handshakeTimeout: init.connectTimeoutMs, localAddress },
+        {
+          open: () => undefined,
+          text: (_o, _t, data) => onText(data),
+          heard: () => undefined,
+          refused: (_o, _t, status, body) => onClose(1006, `handshake refused: HTTP ${status} ${body.slice(0, 200)}`),
+          closed: (_o, _t, code, reason, error) => onClose(code, reason || error?.message || ''),
+        },
+        i,
       );
       return;
     }

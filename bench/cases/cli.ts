@@ -1,6 +1,6 @@
 // Case `cli`: what a user gets from `bugzapp load` itself (the compiled CLI in its own process, default
 // --workers auto) against the baseline ws server, side by side with the bench's bare receiver
-// (bench/raw-ws.ts, which also checks every delivery) on the same server, same connections and rate.
+// (src/client/lean-transport.ts, which also checks every delivery) on the same server, same connections and rate.
 // Figures: verified deliveries/s, generator CPU µs per verified delivery (the whole generator process,
 // sampled from /proc), peak RSS, broadcast p99; then the CLI's RSS per connection at 10,000 connections
 // and its base RSS (one connection, no terminal view).
@@ -54,16 +54,16 @@ export interface CliCaseResult {
   notes: string[];
 }
 
-const BIN = `${REPO_ROOT}bin/bugzapp.js`;
+/** The CLI run: this tree's, or another build's bin/bugzapp.js (BUGZAPP_BENCH_CLI) to compare builds under the same conditions. */
+const BIN = process.env.BUGZAPP_BENCH_CLI || `${REPO_ROOT}bin/bugzapp.js`;
 
 /**
- * The exact command line of the CLI configuration, for bench/README.md and the report. The scenario
- * only sets assignRatio 0: the baseline sends no notifications, and with the default half of the
- * reports assigned every run would wait out its drain timeout for them (deliveries/s counts from the
- * first fire to the end of the drain).
+ * The exact command line of the CLI configuration, for bench/README.md and the report: the issue's
+ * command as written (the default assignRatio: the baseline sends the assignee a notification, as the
+ * guide's server does, so the drain ends when the last delivery is in).
  */
 export function cliArgs(url: string, users: number, events: number, rate: number): string[] {
-  return ['load', '--scenario', 'bench/scenarios/baseline.json', '--url', url, '--users', String(users), '--conns-per-user', '2', '--events', String(events), '--rate', String(rate), '--mix', 'bug_report:100', '--skip-rate-limit', '--drain-timeout', '15s', '--json'];
+  return ['load', '--url', url, '--users', String(users), '--conns-per-user', '2', '--events', String(events), '--rate', String(rate), '--mix', 'bug_report:100', '--skip-rate-limit', '--drain-timeout', '15s', '--json'];
 }
 
 /** Runs the CLI, sampling its CPU and RSS from /proc every 50 ms (the last sample before exit counts). */

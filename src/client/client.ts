@@ -4,8 +4,7 @@
 // one process, so a connected client owns no timer (one shared LineWatch ticks for all) and does no
 // work per message beyond the parse, a flag, and the listeners.
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage } from 'node:http';
-import WebSocket, { type ClientOptions as WsClientOptions } from 'ws';
+import type { ClientOptions as WsClientOptions } from 'ws';
 import { AuthError, BugzappError, ClientError, InvalidOptionError, ProtocolError } from '../errors.ts';
 import {
   adviseOnClose,
@@ -21,9 +20,12 @@ import {
 } from '../protocol/index.ts';
 import { BACKOFF_DEFAULTS, computeBackoff } from './backoff.ts';
 import { EventIterator } from './event-iterator.ts';
+import { LeanTransport } from './lean-transport.ts';
 import { lineWatch, type WatchedLine } from './line-watch.ts';
 import { guessSeqOrder, SeqRing } from './seq.ts';
+import type { Transport, TransportKind, TransportSink } from './transport.ts';
 import { resolveWsUrl } from './url.ts';
+import { WsTransport } from './ws-transport.ts';
 
 export type TokenProvider = () => string | Promise<string>;
 
@@ -77,8 +79,20 @@ export interface BugzappClientOptions {
    * @default half the heartbeat interval, at least 1000
    */
   heartbeatGraceMs?: number;
-  /** Extra options for the `ws` WebSocket (perMessageDeflate is off unless set here). */
+  /**
+   * The WebSocket underneath: `ws` (the ws library: ws:// and wss://, `wsOptions` apply) or `lean`
+   * (lean-transport.ts: ws:// only, no stream machinery and no closures per connection; the load
+   * tester's, for tens of thousands of connections). @default 'ws'
+   */
+  transport?: TransportKind;
+  /** Extra options for the `ws` WebSocket (perMessageDeflate is off unless set here); `ws` transport only. */
   wsOptions?: WsClientOptions;
+  /**
+   * A number of the caller's, kept as `client.tag`: listeners shared by many clients (a plain
+   * `function`, called with the client as `this`) find their connection by it, so a caller holding
+   * thousands of clients needs no closure per client. @default 0
+   */
+  tag?: number;
   /** Receive timestamps, ms. @default Date.now */
   clock?: () => number;
   /** [0, 1) for the jitter. @default Math.random */
@@ -87,12 +101,14 @@ export interface BugzappClientOptions {
   schedule?: (fn: () => void, ms: number) => () => void;
   /**
    * Fast path: every text frame as it arrives, before it is parsed. The client still parses it to
-   * track `seq`; this only spares a listener from re-encoding.
+   * track `seq`; this only spares a listener from re-encoding. With the lean transport the buffer is
+   * a view of a shared read buffer, valid only during the call: copy what must be kept.
    */
   onFrame?: (data: Buffer, receivedAt: number) => void;
   /**
    * Fast path: parses a text frame in place of `decodeServerMessage`, and must return (or throw) what
-   * it would. The load tester passes one shared decoder (createSharedDecoder) to all its connections,
+   * it would, keeping no reference to the buffer (with the lean transport it is a view of a shared
+   * read buffer). The load tester passes one shared decoder (createSharedDecoder) to all its connections,
    * so a broadcast is parsed once per thread, not once per socket. Messages may then be shared and
    * frozen. @default decodeServerMessage
    */
@@ -161,6 +177,9 @@ export interface ClientEvents {
 
 interface Resolved {
   wsUrl: string;
+  transport: TransportKind;
+  localAddress: string | undefined;
+  handshakeTimeout: number;
   token: TokenProvider;
   maxRetries: number;
   backoff: { baseMs: number; capMs: number };
@@ -204,8 +223,16 @@ export function resolveClientOptions(input: BugzappClientOptions): Resolved {
     token = () => t;
   } else throw new InvalidOptionError('token', 'a token or a tokenProvider is required');
   const handshakeTimeout = checkInt('handshakeTimeout', input.handshakeTimeout ?? 10_000, 1);
+  const transport = input.transport ?? 'ws';
+  if (transport !== 'ws' && transport !== 'lean') throw new InvalidOptionError('transport', `expected 'ws' or 'lean', got ${String(transport)}`);
+  if (transport === 'lean' && !wsUrl.startsWith('ws://')) {
+    throw new InvalidOptionError('transport', `the lean transport speaks ws:// only, not ${wsUrl}`);
+  }
   return {
     wsUrl,
+    transport,
+    localAddress: input.localAddress,
+    handshakeTimeout,
     token,
     maxRetries: checkInt('maxRetries', input.maxRetries ?? 5, 0),
     backoff: {
@@ -219,12 +246,7 @@ export function resolveClientOptions(input: BugzappClientOptions): Resolved {
     watchLine: input.watchLine ?? true,
     heartbeatMs: checkInt('heartbeatMs', input.heartbeatMs ?? 30_000, 1),
     heartbeatGraceMs: input.heartbeatGraceMs === undefined ? undefined : checkInt('heartbeatGraceMs', input.heartbeatGraceMs, 0),
-    wsOptions: {
-      perMessageDeflate: false,
-      handshakeTimeout,
-      ...(input.localAddress ? { localAddress: input.localAddress } : {}),
-      ...input.wsOptions,
-    },
+    wsOptions: { ...input.wsOptions },
     clock: input.clock ?? Date.now,
     random: input.random ?? Math.random,
     schedule: input.schedule ?? defaultSchedule,
@@ -238,11 +260,26 @@ export function createClient(options: BugzappClientOptions): BugzappClient {
   return new BugzappClient(options);
 }
 
-const MAX_ERROR_BODY = 4096;
-
 export class BugzappClient extends EventEmitter<ClientEvents> {
+  /** Where every connection of every client reports (one object: a connection costs no closures). */
+  private static readonly sink: TransportSink<BugzappClient> = {
+    open: (c, t) => c.onOpen(t),
+    text: (c, t, data) => {
+      if (c.t !== t) return;
+      if (c.line) c.line.heard = true;
+      c.receive(data);
+    },
+    heard: (c, t) => {
+      if (c.t === t && c.line) c.line.heard = true;
+    },
+    refused: (c, t, status, body) => c.onRefused(t, status, body),
+    closed: (c, t, code, reason, error) => c.onClosed(t, code, reason, error),
+  };
+
   private readonly o: Resolved;
-  private ws: WebSocket | undefined;
+  private t: Transport | undefined;
+  /** Waiting for the open connection to close (close()). */
+  private closeWaiter: (() => void) | undefined;
   private stateValue: ClientState = { state: 'idle' };
   private stopped = false;
   private started = false;
@@ -283,6 +320,8 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
   userId: string | undefined;
   rateLimit: RateLimitInfo | undefined;
   cursor: string | undefined;
+  /** The `tag` option. */
+  readonly tag: number;
   /** Connections opened so far. */
   connections = 0;
   /** Events dropped as duplicates so far. */
@@ -295,6 +334,7 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
   constructor(options: BugzappClientOptions) {
     super();
     this.o = resolveClientOptions(options);
+    this.tag = options.tag ?? 0;
     this.position = options.since;
     this.seen = new SeqRing(this.o.dedupeWindow);
   }
@@ -310,7 +350,7 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
 
   /** True while a connection is open. */
   get isOpen(): boolean {
-    return this.ws !== undefined && this.ws.readyState === WebSocket.OPEN;
+    return this.t !== undefined && this.t.isOpen;
   }
 
   /**
@@ -341,9 +381,9 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
 
   /** Send a client message through encode(). False when no connection is open. */
   send(msg: ClientMessage): boolean {
-    const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(encode(msg));
+    const t = this.t;
+    if (!t || !t.isOpen) return false;
+    t.send(encode(msg));
     return true;
   }
 
@@ -364,9 +404,9 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
    * frame, and the client reconnects with backoff and resumes as after any drop. False when none is open.
    */
   dropLink(): boolean {
-    const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN || this.stopped) return false;
-    ws.terminate();
+    const t = this.t;
+    if (!t || !t.isOpen || this.stopped) return false;
+    t.terminate();
     return true;
   }
 
@@ -376,19 +416,19 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
    * A close while paused is seen only once it reads again. False when no connection is open.
    */
   pauseReading(): boolean {
-    const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN || this.stopped) return false;
+    const t = this.t;
+    if (!t || !t.isOpen || this.stopped) return false;
     this.unwatchLine();
-    ws.pause();
+    t.pause();
     return true;
   }
 
   /** Read the socket again after pauseReading(), and watch the line again. False when it was not paused. */
   resumeReading(): boolean {
-    const ws = this.ws;
-    if (!ws || !ws.isPaused) return false;
-    ws.resume();
-    if (ws.readyState === WebSocket.OPEN) this.watchLine(ws, this.heartbeatMs ?? this.o.heartbeatMs);
+    const t = this.t;
+    if (!t || !t.isPaused) return false;
+    t.resume();
+    if (t.isOpen) this.watchLine(t, this.heartbeatMs ?? this.o.heartbeatMs);
     return true;
   }
 
@@ -399,16 +439,18 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     this.unwatchLine();
-    const ws = this.ws;
-    if (ws) {
-      if (ws.readyState === WebSocket.OPEN) {
-        ws.close(CloseCode.Normal);
+    const t = this.t;
+    if (t) {
+      if (t.isOpen) {
+        const closed = new Promise<void>((resolve) => (this.closeWaiter = resolve));
+        t.close(CloseCode.Normal);
         // the server answers the close frame; a server that does not is cut off after a grace
-        const cancel = this.o.schedule(() => ws.terminate(), 2000);
-        await new Promise<void>((resolve) => ws.once('close', () => resolve()));
+        const cancel = this.o.schedule(() => t.terminate(), 2000);
+        await closed;
         cancel();
-      } else if (ws.readyState === WebSocket.CONNECTING) {
-        ws.terminate();
+      } else {
+        this.t = undefined;
+        t.terminate();
       }
     }
     this.finish(undefined);
@@ -440,90 +482,74 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     let url = `${this.o.wsUrl}?token=${encodeURIComponent(token)}`;
     if (since !== undefined && this.resumeSupported !== false) url += `&since=${encodeURIComponent(since)}`;
     else this.sentSince = undefined;
-    let ws: WebSocket;
+    const options = { url, localAddress: this.o.localAddress, handshakeTimeout: this.o.handshakeTimeout };
     try {
-      ws = new WebSocket(url, this.o.wsOptions);
+      this.t =
+        this.o.transport === 'lean'
+          ? new LeanTransport(options, BugzappClient.sink, this)
+          : new WsTransport(options, this.o.wsOptions, BugzappClient.sink, this);
     } catch (err) {
       this.fail(new ClientError('ERR_CONNECT_FAILED', `cannot connect to ${this.o.wsUrl}: ${errText(err)}`, { cause: err }));
       return;
     }
-    this.ws = ws;
-    this.attach(ws);
   }
 
-  private attach(ws: WebSocket): void {
-    let lastError: Error | undefined;
-    let refused = false;
-    ws.on('open', () => {
-      if (this.ws !== ws) return;
-      // the retry count resets at connection_established, not here: a server that accepts and then
-      // closes at once (1011 while its backend is down) must still exhaust maxRetries
-      this.connections++;
-      this.established = false;
-      this.establishedByWait = false;
-      this.cancelEstablishWait = this.o.schedule(() => {
-        this.cancelEstablishWait = undefined;
-        if (this.ws === ws && !this.established) {
-          this.onEstablished(undefined);
-          this.establishedByWait = true;
-        }
-      }, this.o.establishWaitMs);
-      this.watchLine(ws, this.o.heartbeatMs);
-      this.setState({ state: 'open', attempt: this.attempt });
-    });
-    ws.on('message', (data, isBinary) => {
-      if (this.ws !== ws) return;
-      if (this.line) this.line.heard = true;
-      if (isBinary) return;
-      this.receive(data as Buffer);
-    });
-    const heard = (): void => {
-      if (this.ws === ws && this.line) this.line.heard = true;
-    };
-    ws.on('ping', heard);
-    ws.on('pong', heard);
-    ws.on('error', (err) => {
-      lastError = err;
-    });
-    ws.on('unexpected-response', (req, res) => {
-      refused = true;
-      void readBody(res).then((body) => {
-        req.destroy();
-        if (this.ws !== ws || this.stopped) return;
-        this.ws = undefined;
-        this.onHandshakeRefused(res.statusCode ?? 0, body);
-      });
-    });
-    ws.on('close', (code, reasonBuf) => {
-      if (this.ws !== ws || refused) return;
-      this.ws = undefined;
-      this.unwatchLine();
-      const silentMs = this.lineLostMs;
-      this.lineLostMs = undefined;
-      this.cancelEstablishWait?.();
+  private onOpen(t: Transport): void {
+    if (this.t !== t) return;
+    // the retry count resets at connection_established, not here: a server that accepts and then
+    // closes at once (1011 while its backend is down) must still exhaust maxRetries
+    this.connections++;
+    this.established = false;
+    this.establishedByWait = false;
+    this.cancelEstablishWait = this.o.schedule(() => {
       this.cancelEstablishWait = undefined;
-      this.endReplay();
-      if (this.stopped) {
-        this.finish(undefined);
-        return;
+      if (this.t === t && !this.established) {
+        this.onEstablished(undefined);
+        this.establishedByWait = true;
       }
-      const reason = reasonBuf.length > 0 ? reasonBuf.toString() : '';
-      const what =
-        silentMs !== undefined
-          ? `no frame from the server for ${Math.round(silentMs)} ms: connection taken as lost`
-          : code === 1006 && lastError
-            ? lastError.message
-            : `${describeCloseCode(code)} (${code})${reason ? `: ${reason}` : ''}`;
-      if (adviseOnClose(code) === 'stop') {
-        this.fail(new ClientError('ERR_CLOSED', `the server closed the connection: ${what}`, { closeCode: code }));
-        return;
-      }
-      this.retry(what, code === 1006 ? undefined : code);
-    });
+    }, this.o.establishWaitMs);
+    this.watchLine(t, this.o.heartbeatMs);
+    this.setState({ state: 'open', attempt: this.attempt });
+  }
+
+  private onRefused(t: Transport, status: number, body: string): void {
+    if (this.t !== t || this.stopped) return;
+    this.t = undefined;
+    this.onHandshakeRefused(status, body);
+  }
+
+  private onClosed(t: Transport, code: number, reasonText: string, error: Error | undefined): void {
+    if (this.t !== t) return;
+    this.t = undefined;
+    this.unwatchLine();
+    const silentMs = this.lineLostMs;
+    this.lineLostMs = undefined;
+    this.cancelEstablishWait?.();
+    this.cancelEstablishWait = undefined;
+    this.endReplay();
+    if (this.stopped) {
+      const w = this.closeWaiter;
+      this.closeWaiter = undefined;
+      w?.();
+      this.finish(undefined);
+      return;
+    }
+    const reason = reasonText;
+    const what =
+      silentMs !== undefined
+        ? `no frame from the server for ${Math.round(silentMs)} ms: connection taken as lost`
+        : code === 1006 && error
+          ? error.message
+          : `${describeCloseCode(code)} (${code})${reason ? `: ${reason}` : ''}`;
+    if (adviseOnClose(code) === 'stop') {
+      this.fail(new ClientError('ERR_CLOSED', `the server closed the connection: ${what}`, { closeCode: code }));
+      return;
+    }
+    this.retry(what, code === 1006 ? undefined : code);
   }
 
   /** Watch `ws` against a heartbeat of `heartbeatMs` (from connection_established once it comes). */
-  private watchLine(ws: WebSocket, heartbeatMs: number): void {
+  private watchLine(t: Transport, heartbeatMs: number): void {
     if (!this.o.watchLine) return;
     this.unwatchLine();
     const limitMs = heartbeatMs + (this.o.heartbeatGraceMs ?? Math.max(1000, Math.round(heartbeatMs / 2)));
@@ -532,15 +558,15 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
       pingAfterMs: heartbeatMs,
       lostAfterMs: limitMs,
       ping: () => {
-        if (this.ws === ws && ws.readyState === WebSocket.OPEN) ws.ping();
+        if (this.t === t) t.ping();
       },
       lost: (silentMs) => {
         if (this.line === line) this.line = undefined;
-        if (this.ws !== ws || this.stopped) return;
+        if (this.t !== t || this.stopped) return;
         this.lineLostMs = silentMs;
         this.emit('line-lost', { silentMs, limitMs });
-        // no close handshake with a peer that does not answer: cut it; 'close' follows and resumes
-        ws.terminate();
+        // no close handshake with a peer that does not answer: cut it; 'closed' follows and resumes
+        t.terminate();
       },
     };
     this.line = line;
@@ -602,9 +628,9 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     this.cancelTimer = undefined;
     this.cancelEstablishWait?.();
     this.cancelEstablishWait = undefined;
-    const ws = this.ws;
-    this.ws = undefined;
-    if (ws && ws.readyState !== WebSocket.CLOSED) ws.terminate();
+    const t = this.t;
+    this.t = undefined;
+    t?.terminate();
     this.endReplay();
     if (this.listenerCount('error') > 0) this.emit('error', error);
     this.finish(error);
@@ -613,6 +639,10 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
   private finish(error: BugzappError | undefined): void {
     if (this.endResult) return;
     this.endResult = error ? { error } : {};
+    // a close() waiting for its connection to end stops waiting when the client ends another way
+    const w = this.closeWaiter;
+    this.closeWaiter = undefined;
+    w?.();
     this.setState(error ? { state: 'closed', error } : { state: 'closed' });
     if (this.connectWaiter) {
       this.connectWaiter.reject(error ?? new ClientError('ERR_CLOSED', 'the client was closed before it connected'));
@@ -667,7 +697,7 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     const heartbeatMs = payload?.heartbeat_ms;
     if (typeof heartbeatMs === 'number' && Number.isInteger(heartbeatMs) && heartbeatMs > 0) {
       this.heartbeatMs = heartbeatMs;
-      if (this.ws && this.line) this.watchLine(this.ws, heartbeatMs);
+      if (this.t && this.line) this.watchLine(this.t, heartbeatMs);
     }
     const cursor = seqOf(payload?.cursor);
     if (this.established) {
@@ -808,19 +838,6 @@ function seqOf(value: unknown): string | undefined {
 
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function readBody(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    let body = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      if (body.length < MAX_ERROR_BODY) body += chunk;
-    });
-    res.on('end', () => resolve(body));
-    res.on('error', () => resolve(body));
-    res.on('close', () => resolve(body));
-  });
 }
 
 function parseDetail(body: string): string | undefined {

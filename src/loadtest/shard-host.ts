@@ -25,6 +25,10 @@ export function startShard(init: ShardInit, inWorker: boolean, onMessage: (msg: 
     env: process.env,
     stdout: false,
     stderr: false,
+    // a young generation of 16 MB, not V8's default (which grows to 3 x 16 MB semi-spaces under a
+    // shard's allocation rate): at 10,000 connections that was ~7 KB of RSS per connection, for no
+    // throughput (the receive path allocates little per frame, so scavenges stay cheap)
+    resourceLimits: { maxYoungGenerationSizeMb: 16 },
   });
   let exited = false;
   const exit = new Promise<void>((resolve) => worker.once('exit', () => ((exited = true), resolve())));

@@ -1,7 +1,7 @@
 // One shard of simulated connections (BugzappClient). It matches receipts to fired events and feeds the
 // record (presence, receipts, answers) to its Ledger, which alone decides what is owed; latencies go into
 // local HDR histograms, and only summaries leave. Runs in the main thread or in a worker (shard-worker.ts).
-import { BugzappClient } from '../client/client.ts';
+import { BugzappClient, type ClientState } from '../client/client.ts';
 import { createSharedDecoder, type FrameDecoder } from '../client/shared-decode.ts';
 import type { LoggedEvent } from '../protocol/index.ts';
 import { performance } from 'node:perf_hooks';
@@ -216,76 +216,25 @@ export class Shard {
         backoffBaseMs: 200,
         backoffCapMs: 2000,
         clock: now,
+        // the lean transport for ws:// (no stream machinery, no closures per connection); wss:// needs ws
+        transport: spec.wsUrl.startsWith('ws://') ? 'lean' : 'ws',
         wsOptions: { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 64 * 1024 * 1024 },
         decode: this.decode, // receive path
+        tag: c,
       });
     } catch (err) {
       this.fail(c, (err as Error).message);
       return;
     }
     this.clients[c] = client;
-    client.on('event', (event, receivedAt) => this.onEvent(c, event, receivedAt));
+    const on = this.listeners;
+    client.on('event', on.event);
     // the client drops a repeated seq; for the ledger that is a receipt, a duplicate
-    client.on('duplicate', (event) => this.onEvent(c, event, now()));
-    client.on('connected', () => {
-      const at = now();
-      const first = this.settledConn[c] === 0;
-      if (!first) this.back(c, client, at);
-      this.ledger.connected(c, at);
-      this.timeline.connectionUp(c, at); // timeline hook
-      if (first) {
-        this.settledConn[c] = 1;
-        this.settled++;
-        recordMs(this.hConnect, at - this.startedAt[c]!);
-        this.maybeConnectDone();
-      }
-    });
-    client.on('state', (state) => {
-      if (state.state !== 'reconnecting' || this.finished) return;
-      const at = now();
-      if (state.closeCode === CloseCode.SlowConsumer) this.res.slowConsumerCloses++;
-      if (state.closeCode === CloseCode.TokenExpired) {
-        this.res.tokenRefreshes++;
-        if (this.refreshed[c] === 0) {
-          this.refreshed[c] = 1;
-          this.res.tokenRefreshedConnections++;
-        }
-      }
-      if (this.lossAt[c] === 0 && this.settledConn[c] !== 0) {
-        this.lossAt[c] = at;
-        this.reconnecting++;
-      }
-      // a cut's loss began at the cut, not when the client noticed it (a busy loop can fire an event in
-      // between, which the cut connection could never receive)
-      const lostAt = this.lossAt[c] !== 0 ? this.lossAt[c]! : at;
-      this.timeline.connectionDown(c, lostAt); // timeline hook
-      this.ledger.lost(c, lostAt, client.resumeSupported === true);
-      this.noteDrops(at);
-    });
-    client.on('resumed', (info) => {
-      if (this.finished) return;
-      this.res.replayed += info.replayed;
-      const from = this.resumeFrom[c]!;
-      if (from === 0) return;
-      this.resumeFrom[c] = 0;
-      const first = this.resumeFirstAt[c]!;
-      this.resumeFirstAt[c] = 0;
-      if (info.replayed === 0 || first === 0) return;
-      recordMs(this.hResume, first - from);
-      const k = this.stormOf[c]!;
-      if (k >= 0) {
-        this.stormOf[c] = -1;
-        const st = this.res.storms[k]!;
-        st.resumed++;
-        st.maxResumedMs = Math.max(st.maxResumedMs, first - from);
-      }
-    });
-    client.on('resume-window-exceeded', () => {
-      if (this.finished) return;
-      const at = now();
-      this.ledger.resumeRefused(c, at);
-      this.noteDrops(at);
-    });
+    client.on('duplicate', on.duplicate);
+    client.on('connected', on.connected);
+    client.on('state', on.state);
+    client.on('resumed', on.resumed);
+    client.on('resume-window-exceeded', on.windowExceeded);
     client.connect().catch((err: unknown) => {
       if (this.settledConn[c] === 0) this.fail(c, err instanceof Error ? err.message : String(err));
       else if (!this.finished) {
@@ -307,6 +256,94 @@ export class Shard {
       this.ledger.gaveUp(c, at);
       this.noteDrops(at);
     });
+  }
+
+  /**
+   * The listeners of every connection of the shard (one set: a client is `this`, its tag the index),
+   * so a connection costs no closures.
+   */
+  private readonly listeners = ((shard: Shard) => ({
+    event(this: BugzappClient, event: LoggedEvent, receivedAt: number): void {
+      shard.onEvent(this.tag, event, receivedAt);
+    },
+    duplicate(this: BugzappClient, event: LoggedEvent): void {
+      shard.onEvent(this.tag, event, now());
+    },
+    connected(this: BugzappClient): void {
+      shard.onConnected(this.tag, this);
+    },
+    state(this: BugzappClient, state: ClientState): void {
+      shard.onState(this.tag, this, state);
+    },
+    resumed(this: BugzappClient, info: { replayed: number; since: string }): void {
+      shard.onResumed(this.tag, info);
+    },
+    windowExceeded(this: BugzappClient): void {
+      shard.onWindowExceeded(this.tag);
+    },
+  }))(this);
+
+  private onConnected(c: number, client: BugzappClient): void {
+    const at = now();
+    const first = this.settledConn[c] === 0;
+    if (!first) this.back(c, client, at);
+    this.ledger.connected(c, at);
+    this.timeline.connectionUp(c, at); // timeline hook
+    if (first) {
+      this.settledConn[c] = 1;
+      this.settled++;
+      recordMs(this.hConnect, at - this.startedAt[c]!);
+      this.maybeConnectDone();
+    }
+  }
+
+  private onState(c: number, client: BugzappClient, state: ClientState): void {
+    if (state.state !== 'reconnecting' || this.finished) return;
+    const at = now();
+    if (state.closeCode === CloseCode.SlowConsumer) this.res.slowConsumerCloses++;
+    if (state.closeCode === CloseCode.TokenExpired) {
+      this.res.tokenRefreshes++;
+      if (this.refreshed[c] === 0) {
+        this.refreshed[c] = 1;
+        this.res.tokenRefreshedConnections++;
+      }
+    }
+    if (this.lossAt[c] === 0 && this.settledConn[c] !== 0) {
+      this.lossAt[c] = at;
+      this.reconnecting++;
+    }
+    // a cut's loss began at the cut, not when the client noticed it (a busy loop can fire an event in
+    // between, which the cut connection could never receive)
+    const lostAt = this.lossAt[c] !== 0 ? this.lossAt[c]! : at;
+    this.timeline.connectionDown(c, lostAt); // timeline hook
+    this.ledger.lost(c, lostAt, client.resumeSupported === true);
+    this.noteDrops(at);
+  }
+
+  private onResumed(c: number, info: { replayed: number; since: string }): void {
+    if (this.finished) return;
+    this.res.replayed += info.replayed;
+    const from = this.resumeFrom[c]!;
+    if (from === 0) return;
+    this.resumeFrom[c] = 0;
+    const first = this.resumeFirstAt[c]!;
+    this.resumeFirstAt[c] = 0;
+    if (info.replayed === 0 || first === 0) return;
+    recordMs(this.hResume, first - from);
+    const k = this.stormOf[c]!;
+    if (k >= 0) {
+      this.stormOf[c] = -1;
+      const st = this.res.storms[k]!;
+      st.resumed++;
+      st.maxResumedMs = Math.max(st.maxResumedMs, first - from);
+    }
+  }
+
+  private onWindowExceeded(c: number): void {
+    if (this.finished) return;
+    const at = now();
+    this.ledger.resumeRefused(c, at);
+    this.noteDrops(at);
   }
 
   /** Connection c is back after a loss: reconnect time, and (resuming) wait for its first replayed event. */

@@ -54,6 +54,8 @@ const MAX_LIVE = 2;
 export class TimelineRecorder {
   private origin: number | undefined;
   private readonly buckets = new Map<number, Bucket>();
+  /** The bucket delivered() used last. */
+  private lastBucket: Bucket | undefined;
   private readonly live: Bucket[] = [];
   /** Which connections are up, so repeated up/down notices for one connection count once. */
   private readonly up: Uint8Array;
@@ -92,7 +94,17 @@ export class TimelineRecorder {
 
   /** A first receipt at a connection that was owed it, `latencyMs` after the POST's intended send. */
   delivered(at: number, latencyMs: number): void {
-    this.apply({ k: 'delivered', at, ms: latencyMs });
+    // the receive path: no object per delivery once the origin is known, and the bucket of the
+    // second before is nearly always the one
+    if (this.origin === undefined) {
+      this.pending.push({ k: 'delivered', at, ms: latencyMs });
+      return;
+    }
+    const s = secondOf(this.origin, at);
+    let b = this.lastBucket;
+    if (b === undefined || b.s !== s) this.lastBucket = b = this.bucket(s);
+    b.delivered++;
+    recordMs(b.hist ?? this.histOf(b), latencyMs);
   }
 
   /** Connection `c` is open (established, or back after a reconnect). Idempotent. */

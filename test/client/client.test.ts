@@ -25,7 +25,10 @@ function tokenFor(user: string | number, secret = TEST_SECRET): () => string {
   return () => mintTokenSync({ userId: user, secret });
 }
 
-function client(options: BugzappClientOptions): BugzappClient {
+/** Both transports run every test against a server: the ws library's and the lean one. */
+const TRANSPORTS = ['ws', 'lean'] as const;
+
+function baseClient(options: BugzappClientOptions): BugzappClient {
   const c = createClient({ backoffBaseMs: 5, backoffCapMs: 50, ...options });
   onTestFinished(() => c.close());
   return c;
@@ -95,7 +98,8 @@ describe('backoff and helpers', () => {
   });
 });
 
-describe('client against the reference server', () => {
+describe.each(TRANSPORTS)('client against the reference server (%s transport)', (transport) => {
+  const client = (options: BugzappClientOptions): BugzappClient => baseClient({ transport, ...options });
   it('connects, reports connection details and delivers events as emitter and iterator', async () => {
     const server = await startTestServer();
     const c = client({ url: server.url, tokenProvider: tokenFor(42) });
@@ -307,7 +311,8 @@ describe('client against the reference server', () => {
   });
 });
 
-describe('client against servers without resume', () => {
+describe.each(TRANSPORTS)('client against servers without resume (%s transport)', (transport) => {
+  const client = (options: BugzappClientOptions): BugzappClient => baseClient({ transport, ...options });
   it('guide-like server: reconnects after drops and says once that resume is unsupported', async () => {
     const guide = await startGuideServer({ secret: TEST_SECRET });
     onTestFinished(() => guide.close());

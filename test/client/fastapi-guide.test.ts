@@ -17,8 +17,8 @@ describe.skipIf(unavailable !== undefined)(`the guide's FastAPI server${unavaila
     return server;
   }
 
-  function client(url: string, secret = SECRET): BugzappClient {
-    const c = createClient({ url, tokenProvider: () => mintTokenSync({ userId: 42, secret }), backoffBaseMs: 10 });
+  function client(url: string, secret = SECRET, transport: 'ws' | 'lean' = 'ws'): BugzappClient {
+    const c = createClient({ url, tokenProvider: () => mintTokenSync({ userId: 42, secret }), backoffBaseMs: 10, transport });
     onTestFinished(() => c.close());
     return c;
   }
@@ -59,5 +59,24 @@ describe.skipIf(unavailable !== undefined)(`the guide's FastAPI server${unavaila
     expect((err as AuthError).code).toBe('ERR_AUTH_REFUSED');
     expect((err as AuthError).message).toContain('403');
     expect(states).not.toContain('reconnecting');
+  });
+
+  it('the lean transport: events from uvicorn, and its 403 refusal read as an AuthError with the status', async () => {
+    const server = await start();
+    const c = client(server.url, SECRET, 'lean');
+    const events: LoggedEvent[] = [];
+    c.on('event', (e) => events.push(e));
+    await c.connect();
+    const rest = createRestClient({ url: server.url });
+    onTestFinished(() => rest.close());
+    const created = await rest.createBugReport({ title: 'lean from the harness', assignee_id: '42' });
+    await until(c, 'event', () => events.length >= 2);
+    expect(events.map((e) => e.type)).toEqual(['bug_report', 'notification']);
+    expect(events[0]!.payload).toMatchObject({ id: created.id, title: 'lean from the harness' });
+    const refused = client(server.url, 'wrong-secret', 'lean');
+    const err = await refused.connect().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthError);
+    expect((err as AuthError).code).toBe('ERR_AUTH_REFUSED');
+    expect((err as AuthError).message).toContain('403');
   });
 });

@@ -16,8 +16,8 @@ async function silentServer(): Promise<{ url: string; wss: WebSocketServer }> {
   return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, wss };
 }
 
-function client(url: string): BugzappClient {
-  const c = createClient({ url, token: 't', backoffBaseMs: 5, backoffCapMs: 50 });
+function client(url: string, transport: 'ws' | 'lean'): BugzappClient {
+  const c = createClient({ url, token: 't', backoffBaseMs: 5, backoffCapMs: 50, transport });
   onTestFinished(() => c.close());
   return c;
 }
@@ -25,11 +25,11 @@ function client(url: string): BugzappClient {
 const ev = (n: number): string =>
   encode({ type: 'comment', action: 'created', seq: `e-${n}`, payload: { id: n, bug_report_id: 1, author_id: 'a', body: 'b', created_at: '2026-01-01T00:00:00Z' } });
 
-describe('pauseReading / resumeReading', () => {
+describe.each(['ws', 'lean'] as const)('pauseReading / resumeReading (%s transport)', (transport) => {
   it('a paused client does not take its silence for a lost line; resumed, it reads what waited, in order', async () => {
     const { url, wss } = await silentServer();
-    const paused = client(url);
-    const witness = client(url);
+    const paused = client(url, transport);
+    const witness = client(url, transport);
     const lost: string[] = [];
     paused.on('line-lost', () => lost.push('paused'));
     await paused.connect();
@@ -53,7 +53,7 @@ describe('pauseReading / resumeReading', () => {
 
   it('pauses only an open connection', async () => {
     const { url } = await silentServer();
-    const c = client(url);
+    const c = client(url, transport);
     expect(c.pauseReading()).toBe(false);
     expect(c.resumeReading()).toBe(false);
   });
