@@ -12,7 +12,7 @@ import { addEncoded, createHistogram, summarize } from './histogram.ts';
 import { plannedEvents, resolveLoadTestOptions } from './options.ts';
 import { probeRateLimit } from './rate-limit.ts';
 import { buildResult, type BuildInput } from './result.ts';
-import { DistributedRun } from './distributed.ts';
+import type { DistributedRun } from './distributed.ts';
 import { startServerProcess, type ServerProcess } from './server-process.ts';
 import { startShard, type ShardHost } from './shard-host.ts';
 import { buildTimeline, LiveSeconds, secondOf, TimelineRecorder } from './timeline.ts';
@@ -110,7 +110,8 @@ export async function runLoadTest(input: LoadTestInput, ctx: RunLoadTestContext 
       timeoutMs: Math.min(o.connectTimeoutMs, 10_000),
     });
     // sharded: register and wait for every shard (each probed before, so no probe meets a connection)
-    if (ctx.distributed) dist = await DistributedRun.join(ctx.distributed, signal);
+    // loaded only for a sharded run: ioredis and its dependencies are ~10 MiB of a one-process run's RSS
+    if (ctx.distributed) dist = await (await import('./distributed.ts')).DistributedRun.join(ctx.distributed, signal);
 
     // ---- shards ------------------------------------------------------------------------------
     const shardCount = Math.max(1, o.workers);

@@ -15,7 +15,7 @@ import { formatMarkdownSummary } from '../../loadtest/report-markdown.ts';
 import { formatTextSummary } from '../../loadtest/report-text.ts';
 import { parseChurn, parseSlow, parseStorm } from '../../loadtest/churn.ts';
 import { loadScenario, parseMix, type Scenario } from '../../loadtest/scenario.ts';
-import { parseShardSpec, type DistributedOptions } from '../../loadtest/distributed.ts';
+import { parseShardSpec, type DistributedOptions } from '../../loadtest/shard-plan.ts';
 import type { LoadTestInput, LoadTestOptions, LoadTestResult } from '../../loadtest/types.ts';
 import { parseBytes, parseDuration, parseRate } from '../../units.ts';
 import { CliExit, type CliIO } from '../io.ts';
