@@ -117,9 +117,9 @@ export async function runCliCase(options: CliCaseOptions): Promise<CliCaseResult
         exitCode: run.code,
         verdict: r.verdict,
         connections: r.connections.opened,
-        expected: r.delivery.byType.bug_report.expected,
+        expected: r.delivery.total.expected,
         delivered,
-        missing: r.delivery.byType.bug_report.missing,
+        missing: r.delivery.total.missing,
         duplicated: r.delivery.total.duplicated,
         verifiedPerSec: r.throughput.deliveriesPerSec,
         broadcastP99Ms: r.latency.broadcast.p99,
@@ -175,7 +175,7 @@ export async function runCliCase(options: CliCaseOptions): Promise<CliCaseResult
 interface ReportShape {
   verdict: string;
   connections: { opened: number };
-  delivery: { total: { delivered: number; duplicated: number }; byType: { bug_report: { expected: number; missing: number } } };
+  delivery: { total: { expected: number; delivered: number; missing: number; duplicated: number } };
   throughput: { deliveriesPerSec: number };
   latency: { broadcast: { p99: number } };
   generator: { eventLoopLagMs: { p99: number }; saturated: boolean; threads: unknown[] };
