@@ -20,7 +20,8 @@ export interface SpawnedCli {
 /** Spawn the real `bugzapp` binary on the Node running the tests (Node 24 through npx vitest). */
 export function spawnCli(args: string[], env: Record<string, string> = {}): SpawnedCli {
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, BUGZAPP_URL: '', BUGZAPP_JWT_SECRET: '', ...env },
+    // none of the runner's own settings leak in (a CI job's step summary, a port or URL set for it)
+    env: { ...process.env, BUGZAPP_URL: '', BUGZAPP_PORT: '', BUGZAPP_JWT_SECRET: '', GITHUB_STEP_SUMMARY: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -3,67 +3,34 @@
 // 4008, reconnects and resumes with nothing missing or twice, and their latency is reported apart from the
 // others'. Loopback's kernel buffers take about 4 MB before the server's own buffer grows, so the runs pad
 // their events (--event-bytes) to get there within seconds.
-import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LoadReport } from '../../src/loadtest/report-json.ts';
 import { runLoadTest } from '../../src/loadtest/index.ts';
+import { spawnCli } from '../client/cli-harness.ts';
 import { run } from '../helpers/cli.ts';
 import { TEST_SECRET, startTestServer } from '../helpers/server.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/bugzapp.js');
 const EXIT_WAIT_MS = 90_000;
-
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, BUGZAPP_JWT_SECRET: TEST_SECRET };
-  delete env.BUGZAPP_URL;
-  delete env.BUGZAPP_PORT;
-  delete env.GITHUB_STEP_SUMMARY;
-  return env;
-}
 
 /** `bugzapp serve` as its own process (the built CLI); resolves with its URL once it listens. */
 async function spawnServe(args: string[]): Promise<string> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log-level', 'warn', ...args], {
-    cwd: ROOT,
-    env: cleanEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  onTestFinished(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  child.stderr.resume();
-  return new Promise((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error('bugzapp serve did not listen in time')), 20_000);
-    createInterface({ input: child.stdout }).on('line', (line) => {
+  const serve = spawnCli(['serve', '--port', '0', '--log-level', 'warn', ...args], { BUGZAPP_JWT_SECRET: TEST_SECRET });
+  const listening = (): RegExpExecArray | null => {
+    for (const line of serve.lines) {
       const m = /^bugzapp listening on (http:\/\/\S+)$/.exec(line);
-      if (!m) return;
-      clearTimeout(timer);
-      resolveUrl(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`bugzapp serve exited with ${code}`)));
-  });
+      if (m) return m;
+    }
+    return null;
+  };
+  await serve.until(() => listening() !== null, 'bugzapp serve listening', 20_000);
+  return listening()![1]!;
 }
 
 /** `bugzapp load ...args` as its own process; resolves with its exit code and stdout. */
-function spawnLoad(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, [BIN, 'load', ...args], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  onTestFinished(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
-  return new Promise((resolveExit, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bugzapp load: no exit in time; stderr: ${err}`)), EXIT_WAIT_MS);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolveExit({ code, out, err });
-    });
-  });
+async function spawnLoad(args: string[]): Promise<{ code: number | string; out: string; err: string }> {
+  const load = spawnCli(['load', ...args], { BUGZAPP_JWT_SECRET: TEST_SECRET });
+  const code = await load.exit(EXIT_WAIT_MS);
+  return { code, out: load.lines.join('\n'), err: load.stderr() };
 }
 
 describe('slow readers (--slow)', () => {
