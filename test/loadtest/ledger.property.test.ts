@@ -340,18 +340,23 @@ function isUp(r: Rec, c: number, i: number): boolean {
   return false;
 }
 
-function check(r: Rec): void {
-  const o = oracle(r);
-  const all = Array.from({ length: r.conns }, (_, c) => c);
-  const l = feed(r, all);
-  const s = l.summary();
+/** The ledger's per-event figures as the oracle lays them out: MAX_EV rows, zeros past the last event. */
+function perEventRows(s: { events: number; perEvent: ArrayLike<number> }): number[][] {
   const got: number[][] = [];
   for (let e = 0; e < MAX_EV; e++) {
     const row = [0, 0, 0, 0, 0, 0, 0];
     for (let f = 0; f < PER_EVENT_FIELDS; f++) row[f] = e < s.events ? s.perEvent[e * PER_EVENT_FIELDS + f]! : 0;
     got.push(row);
   }
-  expect(got).toEqual(o.perEvent);
+  return got;
+}
+
+function check(r: Rec): void {
+  const o = oracle(r);
+  const all = Array.from({ length: r.conns }, (_, c) => c);
+  const l = feed(r, all);
+  const s = l.summary();
+  expect(perEventRows(s)).toEqual(o.perEvent);
   expect(s.outOfOrder).toEqual(o.outOfOrder);
   expect({ opened: s.opened, connectErrors: s.connectErrors, reconnects: s.reconnects, dropped: s.dropped }).toEqual({
     opened: o.opened,
@@ -538,13 +543,7 @@ function checkSeq(r: Rec): void {
   for (const which of [all, all.filter((c) => c % 2 === 1), all.filter((c) => c % 2 === 0)]) {
     const o = oracleSeq(r, which);
     const s = feed(r, which, 'seq').summary();
-    const got: number[][] = [];
-    for (let e = 0; e < MAX_EV; e++) {
-      const row = [0, 0, 0, 0, 0, 0, 0];
-      for (let f = 0; f < PER_EVENT_FIELDS; f++) row[f] = e < s.events ? s.perEvent[e * PER_EVENT_FIELDS + f]! : 0;
-      got.push(row);
-    }
-    expect(got).toEqual(o.perEvent);
+    expect(perEventRows(s)).toEqual(o.perEvent);
     const lossConns = o.gapLoss.flatMap((count, c) => (count > 0 ? [{ ordinal: c, label: `c${c}`, count }] : []));
     expect(s.gapLossConns).toEqual(lossConns);
   }
