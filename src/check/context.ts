@@ -1,7 +1,7 @@
 // What a case works with: users of its own, tokens minted by src/protocol, the REST client of
 // src/client, raw WebSockets (wire.ts) and raw HTTP for status codes, all closed when the case ends.
 import { randomBytes } from 'node:crypto';
-import { request } from 'undici';
+import { loadUndici } from '../client/undici.ts';
 import { createRestClient, resolveHttpBase, resolveWsUrl, type RestClient } from '../client/index.ts';
 import { BugzappError } from '../errors.ts';
 import { mintToken, type BugReport, type ConnectionEstablished, type ServerMessage, type TokenFlavour } from '../protocol/index.ts';
@@ -157,7 +157,7 @@ export class CheckContext {
     let res;
     let text: string;
     try {
-      res = await request(this.run.origin + this.run.prefix + path, {
+      res = await loadUndici().request(this.run.origin + this.run.prefix + path, {
         method: method as 'GET',
         headers,
         ...(body !== undefined ? { body } : {}),

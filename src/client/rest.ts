@@ -1,6 +1,7 @@
 // The REST client of protocol.md section 7: one keep-alive undici Pool per base URL, a bearer token per
 // request, non-2xx answers as HttpStatusError carrying the server's `detail`.
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
+import { loadUndici } from './undici.ts';
 import { ClientError, HttpStatusError, InvalidOptionError } from '../errors.ts';
 import {
   RestPath,
@@ -65,7 +66,7 @@ export class RestClient {
     if (!Number.isInteger(connections) || connections < 1) {
       throw new InvalidOptionError('connections', `expected an integer >= 1, got ${String(connections)}`);
     }
-    this.pool = new Pool(origin, {
+    this.pool = new (loadUndici().Pool)(origin, {
       connections,
       pipelining: options.pipelining ?? 1,
       headersTimeout: options.headersTimeout ?? 30_000,

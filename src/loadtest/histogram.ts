@@ -1,12 +1,20 @@
 // HDR histograms of latencies in microseconds (the pure-JS build, so worker threads need no WASM),
 // summarised in milliseconds. Workers ship them encoded; the main thread adds them, which is exact.
-import * as hdr from 'hdr-histogram-js';
+import { createRequire } from 'node:module';
+import type * as Hdr from 'hdr-histogram-js';
 import type { LatencySummary } from './types.ts';
 
-export type Histogram = hdr.Histogram;
+export type Histogram = Hdr.Histogram;
+
+// loaded on first use (CommonJS, so synchronously): it and pako are ~45 modules that `bugzapp --version`,
+// `token` or `check` never need, and the CLI imports this module for its flag parsing
+let lib: typeof Hdr | undefined;
+function hdr(): typeof Hdr {
+  return (lib ??= createRequire(import.meta.url)('hdr-histogram-js') as typeof Hdr);
+}
 
 export function createHistogram(): Histogram {
-  return hdr.build({
+  return hdr().build({
     bitBucketSize: 64,
     autoResize: true,
     lowestDiscernibleValue: 1,
@@ -25,11 +33,11 @@ export function recordMs(h: Histogram, ms: number): void {
 }
 
 export function encodeHistogram(h: Histogram): string {
-  return hdr.encodeIntoCompressedBase64(h);
+  return hdr().encodeIntoCompressedBase64(h);
 }
 
 export function addEncoded(into: Histogram, encoded: string): void {
-  const decoded = hdr.decodeFromCompressedBase64(encoded, 64, false);
+  const decoded = hdr().decodeFromCompressedBase64(encoded, 64, false);
   into.add(decoded);
   decoded.destroy();
 }
