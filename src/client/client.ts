@@ -518,7 +518,7 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
     this.onHandshakeRefused(status, body);
   }
 
-  private onClosed(t: Transport, code: number, reasonText: string, error: Error | undefined): void {
+  private onClosed(t: Transport, code: number, reason: string, error: Error | undefined): void {
     if (this.t !== t) return;
     this.t = undefined;
     this.unwatchLine();
@@ -534,7 +534,6 @@ export class BugzappClient extends EventEmitter<ClientEvents> {
       this.finish(undefined);
       return;
     }
-    const reason = reasonText;
     const what =
       silentMs !== undefined
         ? `no frame from the server for ${Math.round(silentMs)} ms: connection taken as lost`

@@ -4,7 +4,6 @@
 // `--slow P%[:DURATION]` is parsed here too: P% of the connections stop reading from the start of the fire
 // phase, chosen the same seeded way.
 import { parseDuration } from '../units.ts';
-import { createRandom } from './random.ts';
 
 export interface ChurnSpec {
   /** Percent of the open connections cut each interval, (0, 100]. */
@@ -88,9 +87,6 @@ export function pickCuts(candidates: readonly number[], percent: number, random:
   }
   return pool.slice(0, k);
 }
-
-/** The fire phase's seeded generator (mulberry32): the same seed picks the same cuts everywhere. */
-export const seededRandom = createRandom;
 
 /** The seed of one shard's generator: the run's seed mixed with the shard id. */
 export function shardSeed(seed: number, shardId: number): number {

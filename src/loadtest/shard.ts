@@ -7,7 +7,8 @@ import type { LoggedEvent } from '../protocol/index.ts';
 import { performance } from 'node:perf_hooks';
 import { now } from './clock.ts';
 import { createLagMonitor, lagSummary, type LagMonitor } from './health.ts';
-import { pickCuts, seededRandom, shardSeed, slowSeed, stepsBetween, nextStepAt, type CutPlan } from './churn.ts';
+import { pickCuts, shardSeed, slowSeed, stepsBetween, nextStepAt, type CutPlan } from './churn.ts';
+import { createRandom } from './random.ts';
 import { CloseCode, mintTokenSync } from '../protocol/index.ts';
 import { createHistogram, encodeHistogram, recordMs, type Histogram } from './histogram.ts';
 import { Ledger, T_BUG_REPORT, T_COMMENT, T_NOTIFICATION } from './ledger.ts';
@@ -129,7 +130,7 @@ export class Shard {
     this.resumeFirstAt = new Float64Array(this.n);
     this.refreshed = new Uint8Array(this.n);
     if (init.cuts) {
-      this.cutRandom = seededRandom(shardSeed(init.cuts.seed, init.shardId));
+      this.cutRandom = createRandom(shardSeed(init.cuts.seed, init.shardId));
       this.res.storms = init.cuts.plan.storms.map(() => ({ cut: 0, back: 0, resumed: 0, maxBackMs: 0, maxResumedMs: 0 }));
     }
     this.progressTimer = setInterval(() => this.send({ t: 'progress', p: this.progress() }), init.progressIntervalMs);
@@ -295,6 +296,7 @@ export class Shard {
       recordMs(this.hConnect, at - this.startedAt[c]!);
       this.maybeConnectDone();
     }
+    this.slowBack(c); // slow hook
   }
 
   private onState(c: number, client: BugzappClient, state: ClientState): void {
@@ -318,6 +320,7 @@ export class Shard {
     this.timeline.connectionDown(c, lostAt); // timeline hook
     this.ledger.lost(c, lostAt, client.resumeSupported === true);
     this.noteDrops(at);
+    this.slowClosed(c, state.closeCode); // slow hook
   }
 
   private onResumed(c: number, info: { replayed: number; since: string }): void {
@@ -443,32 +446,35 @@ export class Shard {
     const open: number[] = [];
     for (let c = 0; c < this.n; c++) if (this.lossAt[c] === 0 && this.clients[c]?.isOpen === true) open.push(c);
     let heartbeatMs = Infinity;
-    for (const c of pickCuts(open, spec.percent, seededRandom(slowSeed(spec.seed, this.init.shardId)))) {
+    for (const c of pickCuts(open, spec.percent, createRandom(slowSeed(spec.seed, this.init.shardId)))) {
       const client = this.clients[c]!;
       if (!client.pauseReading()) continue;
       this.slowState[c] = SLOW_PAUSED;
       this.slowRes.paused++;
       this.slowPausedNow++;
       heartbeatMs = Math.min(heartbeatMs, client.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
-      client.on('state', (st) => {
-        if (st.state !== 'reconnecting' || this.finished) return;
-        const s = this.slowState[c];
-        if (s !== SLOW_PAUSED && s !== SLOW_READING) return;
-        if (s === SLOW_PAUSED) this.slowPausedNow--;
-        this.slowState[c] = SLOW_CLOSED;
-        if (st.closeCode === CloseCode.SlowConsumer) this.slowRes.closed4008++;
-        else this.slowRes.closedOther++;
-      });
-      client.on('connected', () => {
-        if (this.finished || this.slowState[c] !== SLOW_CLOSED) return;
-        this.slowState[c] = SLOW_BACK;
-        this.slowRes.back++;
-      });
     }
     if (this.slowRes.paused === 0) return;
     const after = spec.durationMs ?? heartbeatMs;
     this.slowTimer = setTimeout(() => this.resumeSlow(), after);
     this.slowTimer.unref?.();
+  }
+
+  /** Connection c closed (onState): a slow one was closed by the server with 4008, or otherwise. */
+  private slowClosed(c: number, closeCode: number | undefined): void {
+    const s = this.slowState[c];
+    if (s !== SLOW_PAUSED && s !== SLOW_READING) return;
+    if (s === SLOW_PAUSED) this.slowPausedNow--;
+    this.slowState[c] = SLOW_CLOSED;
+    if (closeCode === CloseCode.SlowConsumer) this.slowRes.closed4008++;
+    else this.slowRes.closedOther++;
+  }
+
+  /** Connection c is connected again (onConnected): a slow one the server closed is back. */
+  private slowBack(c: number): void {
+    if (this.finished || this.slowState[c] !== SLOW_CLOSED) return;
+    this.slowState[c] = SLOW_BACK;
+    this.slowRes.back++;
   }
 
   /** A paused (or reading again, not yet closed) connection is about to be cut: its close is ours, not the server's. */

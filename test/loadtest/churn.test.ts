@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { resolveLoadTestOptions } from '../../src/loadtest/options.ts';
 import { loadScenario, parseScenario } from '../../src/loadtest/scenario.ts';
-import { cutCount, nextStepAt, parseChurn, parseSlow, parseStorm, pickCuts, seededRandom, shardSeed, slowSeed, stepsBetween, type CutPlan } from '../../src/loadtest/churn.ts';
+import { cutCount, nextStepAt, parseChurn, parseSlow, parseStorm, pickCuts, shardSeed, slowSeed, stepsBetween, type CutPlan } from '../../src/loadtest/churn.ts';
+import { createRandom } from '../../src/loadtest/random.ts';
 
 describe('cut schedule', () => {
   it('churn steps fall every interval from the start of the fire phase; storms once, before churn at the same time', () => {
@@ -68,11 +69,11 @@ describe('cut schedule', () => {
   it('property: the choice is distinct connections out of the candidates, as many as cutCount says, and repeats with the seed', () => {
     fc.assert(
       fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 10_000 }), { maxLength: 200 }), fc.integer({ min: 1, max: 100 }), fc.nat(), (cands, percent, seed) => {
-        const a = pickCuts(cands, percent, seededRandom(seed));
+        const a = pickCuts(cands, percent, createRandom(seed));
         expect(a.length).toBe(cutCount(cands.length, percent));
         expect(new Set(a).size).toBe(a.length);
         for (const c of a) expect(cands).toContain(c);
-        expect(pickCuts(cands, percent, seededRandom(seed))).toEqual(a);
+        expect(pickCuts(cands, percent, createRandom(seed))).toEqual(a);
       }),
     );
   });
@@ -80,7 +81,7 @@ describe('cut schedule', () => {
   it('the seeded choice is spread over the candidates (not always the first ones) and differs per shard', () => {
     const cands = Array.from({ length: 100 }, (_, i) => i);
     const hits = new Array<number>(100).fill(0);
-    const random = seededRandom(42);
+    const random = createRandom(42);
     for (let k = 0; k < 200; k++) for (const c of pickCuts(cands, 10, random)) hits[c]!++;
     // 2000 picks over 100: each about 20; none starved, none taken every time
     expect(Math.min(...hits)).toBeGreaterThan(3);
@@ -107,9 +108,9 @@ describe('cut schedule', () => {
 
   it('picks the slow connections with their own draw: the same seed, not the same choice as the cuts', () => {
     const all = Array.from({ length: 200 }, (_, i) => i);
-    const slow = pickCuts(all, 5, seededRandom(slowSeed(42, 0)));
-    expect(pickCuts(all, 5, seededRandom(slowSeed(42, 0)))).toEqual(slow);
-    expect(pickCuts(all, 5, seededRandom(shardSeed(42, 0)))).not.toEqual(slow);
+    const slow = pickCuts(all, 5, createRandom(slowSeed(42, 0)));
+    expect(pickCuts(all, 5, createRandom(slowSeed(42, 0)))).toEqual(slow);
+    expect(pickCuts(all, 5, createRandom(shardSeed(42, 0)))).not.toEqual(slow);
     expect(slowSeed(42, 0)).not.toBe(slowSeed(42, 1));
   });
 });
