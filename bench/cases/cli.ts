@@ -4,10 +4,9 @@
 // Figures: verified deliveries/s, generator CPU µs per verified delivery (the whole generator process,
 // sampled from /proc), peak RSS, broadcast p99; then the CLI's RSS per connection at 10,000 connections
 // and its base RSS (one connection, no terminal view).
-import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { buildDist } from '../build.ts';
 import { measureFanout, type FanoutResult } from '../measure.ts';
 import { sampleProcess } from '../proc-stats.ts';
 import { REPO_ROOT, startBaseline, type ServerProcess } from '../server-process.ts';
@@ -94,11 +93,9 @@ async function runCli(args: string[]): Promise<{ code: number | null; stdout: st
 export async function runCliCase(options: CliCaseOptions): Promise<CliCaseResult> {
   const connections = options.users * 2;
   const out: CliCaseResult = { case: 'cli', scenario: { connections, rate: options.rate, events: options.events }, notes: [] };
-  const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
-  options.log('cli: building dist/');
-  const build = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, encoding: 'utf8' });
-  if (build.status !== 0) {
-    out.notes.push(`skipped: the build failed: ${(build.stdout + build.stderr).split('\n')[0]}`);
+  const buildError = buildDist(options.log, 'cli');
+  if (buildError !== undefined) {
+    out.notes.push(`skipped: the build failed: ${buildError}`);
     return out;
   }
   let server: ServerProcess | undefined;

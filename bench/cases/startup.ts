@@ -3,10 +3,10 @@
 // start-up), beside a bare `node -e 0` on the same Node for scale. dist/ is rebuilt first.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { buildDist } from '../build.ts';
 import { REPO_ROOT } from '../server-process.ts';
 
 export interface StartupCaseOptions {
@@ -49,11 +49,9 @@ function timeRuns(args: string[], runs: number, env: NodeJS.ProcessEnv): Startup
 
 export function runStartupCase(options: StartupCaseOptions): StartupCaseResult {
   const out: StartupCaseResult = { case: 'startup', notes: [] };
-  const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
-  options.log('startup: building dist/');
-  const build = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, encoding: 'utf8' });
-  if (build.status !== 0) {
-    out.notes.push(`skipped: the build failed: ${(build.stdout + build.stderr).split('\n')[0]}`);
+  const buildError = buildDist(options.log, 'startup');
+  if (buildError !== undefined) {
+    out.notes.push(`skipped: the build failed: ${buildError}`);
     return out;
   }
   // a compile cache of its own, so that an earlier run of another build does not flatter this one
