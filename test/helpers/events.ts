@@ -34,3 +34,15 @@ export function until(emitter: Emitter, event: string, check: () => boolean, tim
   if (check()) return Promise.resolve();
   return waitForEvent(emitter, event, () => check(), timeoutMs).then(() => undefined);
 }
+
+/**
+ * Re-checks `check` every `everyMs` until it holds, for state that no event announces (what another
+ * process holds in Redis, its /readyz answer, a MONITOR transcript being filled); fails after the timeout.
+ */
+export async function pollUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = WAIT_MS, everyMs = 10): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}

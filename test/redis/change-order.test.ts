@@ -1,6 +1,7 @@
 // Two instances changing the same reports at once: every client sees each report's events in the order
 // the store applied the changes (the oracle is Redis's MONITOR feed of the writes), its last `updated`
 // equals what GET returns, and no `updated` ever follows `deleted`.
+import { pollUntil } from '../helpers/events.ts';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { BugReport, ServerMessage } from '../../src/protocol/index.ts';
@@ -41,14 +42,6 @@ function seenBy(client: TestClient, id: number): { action: string; state: BugRep
   return client.recorder.messages
     .filter((m): m is Extract<ServerMessage, { type: 'bug_report' }> => m.type === 'bug_report' && m.payload.id === id)
     .map((m) => ({ action: m.action, state: m.payload }));
-}
-
-async function waitUntil(check: () => boolean, what: string): Promise<void> {
-  const deadline = performance.now() + WAIT_MS;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`${what} not reached within ${WAIT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe.skipIf(skipRedis())('changes to one report through two instances', () => {
@@ -92,10 +85,10 @@ describe.skipIf(skipRedis())('changes to one report through two instances', () =
         const stored = (await rest(a, 'GET', `/bug-reports/${id}`, 'reader')).body as BugReport;
         const expected = (writes.states.get(id) ?? []) as Seen[];
         // the MONITOR feed and the clients both catch up with GET
-        await waitUntil(() => expected.length === 1 + 10 * (round + 1), `the writes to ${id}`);
+        await pollUntil(() => expected.length === 1 + 10 * (round + 1), `the writes to ${id}`, WAIT_MS);
         expect(expected.at(-1)).toEqual(stored);
         for (const c of clients) {
-          await waitUntil(() => seenBy(c, id).length === expected.length, `the events of ${id}`);
+          await pollUntil(() => seenBy(c, id).length === expected.length, `the events of ${id}`, WAIT_MS);
           const seen = seenBy(c, id);
           expect(seen.map((e) => e.state)).toEqual(expected);
           expect(seen.at(-1)!.state).toEqual(stored);
@@ -118,11 +111,11 @@ describe.skipIf(skipRedis())('changes to one report through two instances', () =
       const applied = answers.slice(0, 20).filter((r) => r.status === 200).length;
       for (const r of answers.slice(0, 20)) expect([200, 404]).toContain(r.status);
       const expected = writes.states.get(id) ?? [];
-      await waitUntil(() => expected.at(-1) === 'deleted', `the delete of ${id}`);
+      await pollUntil(() => expected.at(-1) === 'deleted', `the delete of ${id}`, WAIT_MS);
       const last = expected.at(-2) as BugReport;
       expect(expected).toHaveLength(applied + 2);
       for (const c of clients) {
-        await waitUntil(() => seenBy(c, id).some((e) => e.action === 'deleted'), `the deleted event of ${id}`);
+        await pollUntil(() => seenBy(c, id).some((e) => e.action === 'deleted'), `the deleted event of ${id}`, WAIT_MS);
         const seen = seenBy(c, id);
         expect(seen.at(-1)!.action).toBe('deleted');
         expect(seen.filter((e) => e.action === 'updated')).toHaveLength(applied);

@@ -2,6 +2,7 @@
 // new log from its start. Its clients (and every other instance's) are closed with 4009, resume with
 // `since`, and are told "Resume window exceeded"; no client misses an event answered 201 untold, and
 // none receives one twice.
+import { pollUntil } from '../helpers/events.ts';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { CloseCode } from '../../src/protocol/index.ts';
@@ -14,14 +15,6 @@ function watched(userId: string, url: string): { client: LedgerClient; codes: nu
   const codes: number[] = [];
   client.onClose = (code) => codes.push(code);
   return { client, codes, connected: () => client.connections === codes.length + 1 };
-}
-
-async function waitUntil(check: () => boolean, what: string): Promise<void> {
-  const deadline = performance.now() + WAIT_MS;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`${what} not reached within ${WAIT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe.skipIf(skipRedis())('Redis flushed while an instance is paused', () => {
@@ -61,7 +54,7 @@ describe.skipIf(skipRedis())('Redis flushed while an instance is paused', () => 
     for (let n = 71; n <= 100; n++) await post(n);
 
     // settle: every client connected again, then one more event that every client must receive live
-    await waitUntil(() => all.every((w) => w.connected()), 'every client connected');
+    await pollUntil(() => all.every((w) => w.connected()), 'every client connected', WAIT_MS);
     await post(101);
     await Promise.all(all.map((w) => w.client.untilHas([answered.at(-1)!])));
 

@@ -1,5 +1,6 @@
 // A limit is never lifted by a failure: with Redis stopped, each instance keeps the exact sliding window
 // per user on its own (counted in bugzapp_rate_limit_fallback_total), instead of letting every message through.
+import { pollUntil } from '../helpers/events.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorText } from '../../src/protocol/index.ts';
 import { RedisServer, skipRedis } from '../helpers/redis.ts';
@@ -22,13 +23,7 @@ describe.skipIf(skipRedis())('rate limit while Redis is down', () => {
     const onB = await connectClient(b, 'u1');
     await redis.stop('SIGKILL');
     // wait for both instances to see the outage (readyz answers 503), so every hit below meets it
-    for (const s of [a, b]) {
-      const deadline = performance.now() + 10_000;
-      while ((await fetch(`${s.url}/readyz`)).status !== 503) {
-        if (performance.now() > deadline) throw new Error('readyz never turned 503');
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }
+    for (const s of [a, b]) await pollUntil(async () => (await fetch(`${s.url}/readyz`)).status === 503, 'readyz turning 503', 10_000, 20);
     for (const c of [onA, onB]) for (let i = 0; i < 12; i++) c.ws.send(PING);
     for (const c of [onA, onB]) {
       const isLimited = (m: { type: string; payload?: unknown }) =>
